@@ -1,0 +1,29 @@
+#pragma once
+// Write-then-rename: a result file either exists complete or not at all. Writers write to temp_path()
+// and call commit(); a writer that dies (an exception, SIGKILL) leaves only a temp file, which nothing
+// reads and the next run removes.
+#include <string>
+
+namespace vdlab {
+
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string final_path);
+  ~AtomicFile();  // removes the temp file unless committed
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  const std::string& temp_path() const { return temp_; }
+  const std::string& final_path() const { return final_; }
+  // fsyncs the temp file, renames it over the final path and fsyncs the folder.
+  void commit();
+
+ private:
+  std::string final_, temp_;
+  bool committed_ = false;
+};
+
+// Removes temp files left by killed writers in `dir` (names containing ".tmp-").
+int remove_stale_temp_files(const std::string& dir);
+
+}  // namespace vdlab
