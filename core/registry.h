@@ -61,6 +61,18 @@ class Registry {
     return spec;
   }
 
+  // {name: ..., params...} with defaults filled in and every field checked; "name" is kept.
+  Json resolve(const Json& config, const std::string& path) const {
+    if (!config.is_object() || !config.contains("name") || !config.at("name").is_string())
+      throw ConfigError(path + ".name: missing (one of: " + join_names() + ")");
+    const std::string name = config.at("name").get<std::string>();
+    Json params = config;
+    params.erase("name");
+    Json out = resolve_params(params, get(name, path + ".name").params, path);
+    out["name"] = name;
+    return out;
+  }
+
   // Build from a value already resolved (by resolve_params or resolve_nested), with its "name".
   Product make_resolved(const Json& resolved, const std::string& path) const {
     const std::string name = resolved.at("name").get<std::string>();
@@ -72,6 +84,11 @@ class Registry {
   std::vector<std::string> names() const {
     std::vector<std::string> out;
     for (const auto& kv : entries_) out.push_back(kv.first);
+    return out;
+  }
+  std::string join_names() const {
+    std::string out;
+    for (const auto& kv : entries_) out += (out.empty() ? "" : ", ") + kv.first;
     return out;
   }
   const std::map<std::string, Entry>& entries() const { return entries_; }

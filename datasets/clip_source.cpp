@@ -26,10 +26,7 @@ DatasetRegistry& dataset_registry() {
 
 ClipSourcePtr make_dataset(const Json& config, const std::string& path) {
   register_builtin_datasets();
-  if (!config.is_object() || !config.contains("name") || !config.at("name").is_string())
-    throw ConfigError(path + ".name: missing (one of the registered datasets" +
-                      suggestion_suffix("", dataset_registry().names()) + ")");
-  return dataset_registry().make_resolved(config, path);
+  return dataset_registry().make_resolved(dataset_registry().resolve(config, path), path);
 }
 
 std::vector<Clip> load_all(const ClipSource& source, std::size_t limit) {
