@@ -1,6 +1,7 @@
 // The one place built-in entries are registered. Adding a method: a new file under its folder and a
 // line here.
 #include "methods/method.h"
+#include "methods/noise/noise_init.h"
 
 namespace vdlab {
 
@@ -8,6 +9,7 @@ void register_builtin_methods() {
   static bool done = false;
   if (done) return;
   done = true;
+  register_builtin_noise();
 }
 
 }  // namespace vdlab
