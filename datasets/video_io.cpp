@@ -1,0 +1,104 @@
+#include "datasets/video_io.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace vdlab {
+
+namespace {
+
+// Resize the shorter side to `size` (area filter when shrinking) and centre-crop a square.
+cv::Mat resize_crop(const cv::Mat& rgb, int size) {
+  if (size <= 0) return rgb;
+  const double scale = double(size) / std::min(rgb.rows, rgb.cols);
+  cv::Mat resized;
+  const int w = std::max(size, int(std::lround(rgb.cols * scale)));
+  const int h = std::max(size, int(std::lround(rgb.rows * scale)));
+  cv::resize(rgb, resized, cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return resized(cv::Rect((w - size) / 2, (h - size) / 2, size, size)).clone();
+}
+
+}  // namespace
+
+int count_frames(const std::string& path) {
+  cv::VideoCapture cap(path);
+  if (!cap.isOpened()) throw IoError(path + ": cannot open video");
+  return int(cap.get(cv::CAP_PROP_FRAME_COUNT));
+}
+
+Video read_video(const std::string& path, const ReadOptions& o) {
+  if (!std::filesystem::exists(path)) throw IoError(path + ": no such file");
+  cv::VideoCapture cap(path);
+  if (!cap.isOpened()) throw IoError(path + ": cannot open video (not a video file, or a codec FFmpeg lacks)");
+  std::vector<cv::Mat> frames;
+  cv::Mat bgr;
+  for (int index = 0; o.frames == 0 || int(frames.size()) < o.frames; ++index) {
+    if (!cap.read(bgr) || bgr.empty()) break;
+    if (index < o.start || (index - o.start) % std::max(1, o.stride) != 0) continue;
+    cv::Mat rgb;
+    if (bgr.channels() == 1) cv::cvtColor(bgr, rgb, cv::COLOR_GRAY2RGB);
+    else cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    frames.push_back(resize_crop(rgb, o.size));
+  }
+  if (frames.empty()) throw IoError(path + ": no decodable frames (corrupt or empty video)");
+  if (o.frames > 0 && int(frames.size()) < o.frames)
+    throw IoError(path + ": has " + std::to_string(frames.size()) + " usable frames, clip needs " +
+                  std::to_string(o.frames) + " (start " + std::to_string(o.start) + ", stride " +
+                  std::to_string(o.stride) + ")");
+  Video v(int(frames.size()), frames[0].rows, frames[0].cols);
+  for (int f = 0; f < v.frames; ++f) {
+    if (frames[f].rows != v.height || frames[f].cols != v.width) throw IoError(path + ": frame size changes mid-video");
+    cv::Mat dst(v.height, v.width, CV_8UC3, v.frame(f));
+    frames[f].copyTo(dst);
+  }
+  return v;
+}
+
+void write_video(const Video& video, const std::string& path, double fps) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + std::filesystem::path(path).extension().string();
+  cv::VideoWriter writer;
+  const cv::Size size(video.width, video.height);
+  if (!writer.open(tmp, cv::VideoWriter::fourcc('a', 'v', 'c', '1'), fps, size) &&
+      !writer.open(tmp, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size))
+    throw IoError(path + ": cannot open a video writer");
+  cv::Mat bgr;
+  for (int f = 0; f < video.frames; ++f) {
+    cv::Mat rgb(video.height, video.width, CV_8UC3, const_cast<std::uint8_t*>(video.frame(f)));
+    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+    writer.write(bgr);
+  }
+  writer.release();
+  std::filesystem::rename(tmp, path);
+}
+
+void write_contact_sheet(const std::vector<Video>& videos, const std::string& path, int max_frames, int scale) {
+  if (videos.empty()) throw Error("write_contact_sheet: no videos");
+  const int h = videos[0].height * scale, w = videos[0].width * scale, gap = 2;
+  const int columns = std::min(videos[0].frames, max_frames);
+  cv::Mat sheet(int(videos.size()) * (h + gap) + gap, columns * (w + gap) + gap, CV_8UC3, cv::Scalar(255, 255, 255));
+  for (std::size_t r = 0; r < videos.size(); ++r) {
+    const Video& v = videos[r];
+    for (int c = 0; c < columns; ++c) {
+      const int f = columns == 1 ? 0 : int(std::lround(double(c) * (v.frames - 1) / (columns - 1)));
+      cv::Mat rgb(v.height, v.width, CV_8UC3, const_cast<std::uint8_t*>(v.frame(f))), bgr, big;
+      cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+      cv::resize(bgr, big, cv::Size(w, h), 0, 0, cv::INTER_NEAREST);
+      big.copyTo(sheet(cv::Rect(gap + c * (w + gap), gap + int(r) * (h + gap), w, h)));
+    }
+  }
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + ".png";
+  if (!cv::imwrite(tmp, sheet)) throw IoError(path + ": cannot write image");
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace vdlab
