@@ -1,0 +1,121 @@
+#include "results/cell_file.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "results/atomic_file.h"
+#include "results/hdf5_util.h"
+
+namespace vdlab {
+
+void write_cell(const CellRecord& cell, const std::string& path) {
+  h5::quiet();
+  AtomicFile out(path);
+  try {
+    H5::H5File file(out.temp_path(), H5F_ACC_TRUNC);
+    H5::Group root = file.openGroup("/");
+    h5::write_string_attr(root, "format", kCellFormat);
+    h5::write_string_attr(root, "id", cell.id);
+    h5::write_string_attr(root, "hash", cell.hash);
+    h5::write_string_attr(root, "config", cell.config.dump());
+    h5::write_string_attr(root, "provenance", cell.provenance.dump());
+    h5::write_string_attr(root, "stats", cell.stats.dump());
+    h5::write_string_attr(root, "timings", cell.timings.dump());
+
+    H5::Group metrics = file.createGroup("metrics");
+    for (const auto& m : cell.metrics) {
+      H5::Group g = metrics.createGroup(h5::link_name(m.key));
+      h5::write_string_attr(g, "key", m.key);
+      h5::write_double_attr(g, "value", m.value);
+      h5::write_int_attr(g, "higher_is_better", m.higher_is_better);
+      h5::write_int_attr(g, "skipped", m.skipped);
+      h5::write_string_attr(g, "skip_reason", m.skip_reason);
+      h5::write_string_attr(g, "protocol", m.protocol.dump());
+      if (!m.per_sample.empty()) h5::write_doubles(g, "per_sample", m.per_sample);
+    }
+    if (!cell.samples.empty()) {
+      const Video& v0 = cell.samples[0];
+      std::vector<std::uint8_t> all;
+      all.reserve(cell.samples.size() * v0.data.size());
+      for (const auto& v : cell.samples) {
+        if (v.frames != v0.frames || v.height != v0.height || v.width != v0.width)
+          throw Error(path + ": samples of different shapes in one cell");
+        all.insert(all.end(), v.data.begin(), v.data.end());
+      }
+      h5::write_bytes(root, "samples",
+                      {cell.samples.size(), hsize_t(v0.frames), hsize_t(v0.height), hsize_t(v0.width), 3}, all.data());
+    }
+    if (!cell.captions.empty()) h5::write_strings(root, "captions", cell.captions);
+    file.close();
+  } catch (const H5::Exception& e) {
+    throw IoError(path + ": cannot write cell file (" + e.getDetailMsg() + ")");
+  }
+  out.commit();
+}
+
+CellRecord read_cell(const std::string& path, bool with_samples) {
+  h5::quiet();
+  if (!std::filesystem::exists(path)) throw IoError(path + ": no such cell file");
+  CellRecord cell;
+  try {
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    H5::Group root = file.openGroup("/");
+    if (!h5::has_attr(root, "format") || h5::read_string_attr(root, "format") != kCellFormat)
+      throw IoError(path + ": not a vdlab cell file");
+    cell.id = h5::read_string_attr(root, "id");
+    cell.hash = h5::read_string_attr(root, "hash");
+    cell.config = Json::parse(h5::read_string_attr(root, "config"));
+    cell.provenance = Json::parse(h5::read_string_attr(root, "provenance"));
+    cell.stats = Json::parse(h5::read_string_attr(root, "stats"));
+    cell.timings = Json::parse(h5::read_string_attr(root, "timings"));
+    H5::Group metrics = file.openGroup("metrics");
+    for (hsize_t i = 0; i < metrics.getNumObjs(); ++i) {
+      H5::Group g = metrics.openGroup(metrics.getObjnameByIdx(i));
+      MetricValue m;
+      m.key = h5::read_string_attr(g, "key");
+      m.value = h5::read_double_attr(g, "value");
+      m.higher_is_better = h5::read_int_attr(g, "higher_is_better") != 0;
+      m.skipped = h5::read_int_attr(g, "skipped") != 0;
+      m.skip_reason = h5::read_string_attr(g, "skip_reason");
+      m.protocol = Json::parse(h5::read_string_attr(g, "protocol"));
+      if (g.nameExists("per_sample")) m.per_sample = h5::read_doubles(g, "per_sample");
+      cell.metrics.push_back(std::move(m));
+    }
+    if (root.nameExists("captions")) cell.captions = h5::read_strings(root, "captions");
+    if (with_samples && root.nameExists("samples")) {
+      H5::DataSet d = root.openDataSet("samples");
+      hsize_t dims[5];
+      if (d.getSpace().getSimpleExtentNdims() != 5) throw IoError(path + ": /samples is not [N, F, H, W, 3]");
+      d.getSpace().getSimpleExtentDims(dims);
+      std::vector<std::uint8_t> all(dims[0] * dims[1] * dims[2] * dims[3] * dims[4]);
+      d.read(all.data(), H5::PredType::NATIVE_UINT8);
+      const std::size_t per = dims[1] * dims[2] * dims[3] * dims[4];
+      for (hsize_t n = 0; n < dims[0]; ++n) {
+        Video v{int(dims[1]), int(dims[2]), int(dims[3])};
+        std::copy(all.begin() + n * per, all.begin() + (n + 1) * per, v.data.begin());
+        cell.samples.push_back(std::move(v));
+      }
+    }
+  } catch (const H5::Exception& e) {
+    throw IoError(path + ": corrupt or unreadable cell file (" + e.getDetailMsg() + ")");
+  } catch (const Json::exception& e) {
+    throw IoError(path + ": corrupt JSON attribute in cell file (" + std::string(e.what()) + ")");
+  }
+  return cell;
+}
+
+std::string read_cell_hash(const std::string& path) {
+  h5::quiet();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return "";
+  try {
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    H5::Group root = file.openGroup("/");
+    if (!h5::has_attr(root, "format") || h5::read_string_attr(root, "format") != kCellFormat) return "";
+    return h5::read_string_attr(root, "hash");
+  } catch (const H5::Exception&) {
+    return "";
+  }
+}
+
+}  // namespace vdlab
