@@ -7,13 +7,13 @@ packages=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   # libraries
-  libtorch-dev python3-torch libopenblas0-pthread
+  libtorch-dev python3-torch libopenblas0-pthread libopenblas-dev liblapacke-dev
   libhdf5-dev hdf5-tools libeigen3-dev libboost-program-options-dev libopencv-dev
   libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # data and tools for tests, fixtures and reports
   ffmpeg dataset-fashion-mnist opencv-doc
-  python3-numpy python3-scipy python3-sklearn python3-h5py python3-matplotlib
+  python3-numpy python3-scipy python3-sklearn python3-h5py python3-matplotlib python3-regex
   # single-node Slurm for the cluster tests
   slurm-wlm munge
 )

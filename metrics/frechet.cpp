@@ -1,0 +1,93 @@
+#include "metrics/frechet.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace vdlab {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Eigenvalues (ascending) of a symmetric matrix, using its upper triangle; vectors too when asked.
+// Returns false when LAPACK does not converge or the input is not finite.
+bool symmetric_eigen(Eigen::MatrixXd& a, Eigen::VectorXd& w, bool vectors) {
+  const int d = static_cast<int>(a.rows());
+  w.resize(d);
+  if (!a.allFinite()) return false;
+  return LAPACKE_dsyevd(LAPACK_COL_MAJOR, vectors ? 'V' : 'N', 'U', d, a.data(), d, w.data()) == 0;
+}
+
+}  // namespace
+
+double trace_sqrt_product(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2) {
+  const int d = static_cast<int>(s1.rows());
+  Eigen::MatrixXd v = s1;
+  Eigen::VectorXd w;
+  if (!symmetric_eigen(v, w, true)) return kNaN;
+  // Only the eigen-directions with a positive eigenvalue contribute: A = V_r diag(sqrt w_r) V_r^T.
+  int first = 0;
+  while (first < d && !(w[first] > 0.0)) ++first;
+  const int r = d - first;
+  if (r == 0) return 0.0;
+  const double* vr = v.data() + std::size_t(first) * d;
+  // C = V_r^T S2 V_r, then scaled by sqrt(w_i) sqrt(w_j): similar to A S2 A on its range.
+  Eigen::MatrixXd t(d, r), c(r, r);
+  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, d, r, 1.0, s2.data(), d, vr, d, 0.0, t.data(), d);
+  cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, r, r, d, 1.0, vr, d, t.data(), d, 0.0, c.data(), r);
+  const Eigen::VectorXd s = w.tail(r).cwiseSqrt();
+  c = s.asDiagonal() * c * s.asDiagonal();
+  Eigen::VectorXd ev;
+  if (!symmetric_eigen(c, ev, false)) return kNaN;
+  double sum = 0.0;
+  for (int i = 0; i < r; ++i) sum += std::sqrt(std::max(ev[i], 0.0));
+  return sum;
+}
+
+FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1, const Eigen::VectorXd& mu2,
+                               const Eigen::MatrixXd& s2, const FrechetOptions& options) {
+  const Eigen::Index d = mu1.size();
+  if (mu2.size() != d || s1.rows() != d || s1.cols() != d || s2.rows() != d || s2.cols() != d)
+    throw ConfigError("Frechet distance: shapes differ (mu1 " + std::to_string(d) + ", mu2 " +
+                      std::to_string(mu2.size()) + ", S1 " + std::to_string(s1.rows()) + "x" +
+                      std::to_string(s1.cols()) + ", S2 " + std::to_string(s2.rows()) + "x" +
+                      std::to_string(s2.cols()) + ")");
+  FrechetResult r;
+  r.mean_term = (mu1 - mu2).squaredNorm();
+  r.trace1 = s1.trace();
+  r.trace2 = s2.trace();
+  r.trace_sqrt = trace_sqrt_product(s1, s2);
+  r.value = r.mean_term + r.trace1 + r.trace2 - 2.0 * r.trace_sqrt;
+  if (!std::isfinite(r.value)) {
+    log_warn("Frechet distance is not finite; retrying with " + std::to_string(options.retry_eps) +
+             " * I added to both covariances");
+    const Eigen::MatrixXd offset = Eigen::MatrixXd::Identity(d, d) * options.retry_eps;
+    const Eigen::MatrixXd a = s1 + offset, b = s2 + offset;
+    r.retried = true;
+    r.trace1 = a.trace();
+    r.trace2 = b.trace();
+    r.trace_sqrt = trace_sqrt_product(a, b);
+    r.value = r.mean_term + r.trace1 + r.trace2 - 2.0 * r.trace_sqrt;
+    if (!std::isfinite(r.value)) log_warn("Frechet distance is still not finite after the retry");
+  }
+  return r;
+}
+
+FrechetResult frechet_distance(const FeatureStats& a, const FeatureStats& b, CovarianceEstimator estimator,
+                               const FrechetOptions& options) {
+  for (const FeatureStats* s : {&a, &b})
+    if (s->count() < s->dim())
+      log_warn("Frechet distance from " + std::to_string(s->count()) + " vectors of dimension " +
+               std::to_string(s->dim()) + ": fewer vectors than dimensions, the covariance is singular and the "
+               "value is not comparable to published ones");
+  return frechet_distance(a.mean(), a.covariance(estimator), b.mean(), b.covariance(estimator), options);
+}
+
+}  // namespace vdlab

@@ -1,0 +1,41 @@
+#pragma once
+// The Fréchet distance between two Gaussians, shared by FID and FVD (METRICS.md):
+//   FD = |mu1 - mu2|^2 + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^(1/2)),  all in float64.
+// Tr((S1 S2)^(1/2)) is the sum of the square roots of the eigenvalues of A S2 A with A = S1^(1/2),
+// through symmetric eigendecompositions only (LAPACK dsyevd): with S1 = V diag(w) V^T the matrix
+// A S2 A is similar to diag(sqrt w) (V^T S2 V) diag(sqrt w), whose eigenvalues are all that is needed.
+// Tiny negative eigenvalues from rounding are clamped to 0. Equal in exact arithmetic to the trace of
+// scipy's sqrtm(S1 @ S2) that pytorch-fid and clean-fid use.
+#include <Eigen/Dense>
+
+#include "metrics/feature_stats.h"
+
+namespace vdlab {
+
+struct FrechetResult {
+  double value = 0.0;
+  double mean_term = 0.0;    // |mu1 - mu2|^2
+  double trace1 = 0.0;       // Tr(S1)
+  double trace2 = 0.0;       // Tr(S2)
+  double trace_sqrt = 0.0;   // Tr((S1 S2)^(1/2))
+  bool retried = false;      // the first attempt was not finite and eps * I was added to both covariances
+};
+
+struct FrechetOptions {
+  double retry_eps = 1e-6;   // added to both diagonals when the first result is not finite
+};
+
+// From means and covariances. Throws ConfigError on mismatched shapes. A result that stays non-finite
+// after the retry is returned as is (value NaN or inf) with `retried` set.
+FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1, const Eigen::VectorXd& mu2,
+                               const Eigen::MatrixXd& s2, const FrechetOptions& options = {});
+
+// From running statistics with the protocol's covariance estimator. Logs a warning when either count is
+// below the feature dimension (the covariance is then singular; values are not comparable to papers').
+FrechetResult frechet_distance(const FeatureStats& a, const FeatureStats& b, CovarianceEstimator estimator,
+                               const FrechetOptions& options = {});
+
+// Tr((S1 S2)^(1/2)) for symmetric positive semi-definite S1, S2 (the symmetric route above).
+double trace_sqrt_product(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2);
+
+}  // namespace vdlab
