@@ -1,0 +1,306 @@
+#include "runners/experiment.h"
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/suggest.h"
+#include "datasets/clip_source.h"
+#include "methods/backbone/backbone.h"
+#include "methods/method.h"
+#include "metrics/metric.h"
+#include "runners/yaml_json.h"
+
+namespace vdlab {
+
+namespace {
+
+// Fields a variant has besides its method's parameters.
+const std::vector<std::string> kVariantFields = {"method", "label", "zip"};
+
+const ParamSpecs& generate_fields() {
+  static const ParamSpecs specs = {
+      {"count", 0, "videos generated per cell; 0 = as many as the evaluation split has clips"},
+      {"batch_size", 8, "videos per sampler call"},
+      {"save_samples", true, "store the generated videos (uint8) in the cell file"},
+      {"conditional", true, "condition each generated video on the label and caption of a real clip"}};
+  return specs;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '.')) parts.push_back(part);
+  return parts;
+}
+
+bool is_index(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+void set_path(Json& root, const std::vector<std::string>& parts, const Json& value, const std::string& what) {
+  Json* node = &root;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const bool last = i + 1 == parts.size();
+    if (node->is_array()) {
+      if (!is_index(p) || std::stoul(p) >= node->size())
+        throw ConfigError(what + ": '" + p + "' is not an index of a list of " + std::to_string(node->size()));
+      node = &(*node)[std::stoul(p)];
+    } else {
+      if (node->is_null()) *node = Json::object();
+      if (!node->is_object()) throw ConfigError(what + ": '" + p + "' goes into a value that is not a mapping");
+      node = &(*node)[p];
+    }
+    if (last) *node = value;
+  }
+}
+
+// Does the parameter at `parts` (below an object checked by `specs`) hold a list by type? Lists given for
+// other parameters are grid axes. Unknown paths answer false; resolution reports them.
+bool is_list_param(const ParamSpecs& specs, const Json& obj, const std::vector<std::string>& parts, std::size_t i) {
+  auto it = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == parts[i]; });
+  if (it == specs.end()) return false;
+  if (i + 1 == parts.size()) return it->default_value.is_array();
+  if (!it->nested) return false;
+  const Json sub = obj.is_object() && obj.contains(parts[i]) ? obj.at(parts[i]) : Json();
+  std::string entry = it->default_value.value("name", "");
+  if (sub.is_object() && sub.contains("name") && sub.at("name").is_string()) entry = sub.at("name").get<std::string>();
+  try {
+    return is_list_param(it->nested(entry, ""), sub, parts, i + 1);
+  } catch (const ConfigError&) {
+    return false;
+  }
+}
+
+struct Axis {
+  std::vector<std::string> paths;    // one path, or several for a zip group
+  std::vector<std::vector<Json>> values;  // values[k] = values of paths[k]
+  std::size_t size() const { return values.empty() ? 0 : values[0].size(); }
+};
+
+void collect_axes(const Json& node, std::vector<std::string>& prefix, const ParamSpecs& specs, const Json& root,
+                  std::vector<Axis>& axes) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (prefix.empty() && std::find(kVariantFields.begin(), kVariantFields.end(), it.key()) != kVariantFields.end())
+      continue;
+    prefix.push_back(it.key());
+    if (it.value().is_array() && !is_list_param(specs, root, prefix, 0)) {
+      std::string path;
+      for (const auto& p : prefix) path += (path.empty() ? "" : ".") + p;
+      if (it.value().empty()) throw ConfigError(path + ": an empty list gives no grid values");
+      axes.push_back({{path}, {std::vector<Json>(it.value().begin(), it.value().end())}});
+    } else if (it.value().is_object()) {
+      collect_axes(it.value(), prefix, specs, root, axes);
+    }
+    prefix.pop_back();
+  }
+}
+
+std::string value_text(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// Expands one object into its grid points. `where` names it in errors ("variants[1]").
+std::vector<std::pair<Json, std::string>> expand_grid(const Json& given, const ParamSpecs& specs,
+                                                      const std::string& where) {
+  std::vector<Axis> axes;
+  std::vector<std::string> prefix;
+  collect_axes(given, prefix, specs, given, axes);
+  Json base = given;
+  if (given.contains("zip")) {
+    const Json& zip = given.at("zip");
+    if (!zip.is_object() || zip.empty())
+      throw ConfigError(where + ".zip: expected a mapping of field paths to lists of equal length");
+    Axis axis;
+    for (auto it = zip.begin(); it != zip.end(); ++it) {
+      if (!it.value().is_array() || it.value().empty())
+        throw ConfigError(where + ".zip." + it.key() + ": expected a non-empty list");
+      if (!axis.values.empty() && it.value().size() != axis.size())
+        throw ConfigError(where + ".zip." + it.key() + ": has " + std::to_string(it.value().size()) +
+                          " values, the other zipped lists " + std::to_string(axis.size()));
+      axis.paths.push_back(it.key());
+      axis.values.emplace_back(it.value().begin(), it.value().end());
+    }
+    axes.push_back(axis);
+    base.erase("zip");
+  }
+  std::vector<std::pair<Json, std::string>> points = {{base, ""}};
+  for (const auto& axis : axes) {
+    std::vector<std::pair<Json, std::string>> next;
+    for (const auto& point : points)
+      for (std::size_t v = 0; v < axis.size(); ++v) {
+        Json cfg = point.first;
+        std::string label = point.second;
+        for (std::size_t k = 0; k < axis.paths.size(); ++k) {
+          set_path(cfg, split_path(axis.paths[k]), axis.values[k][v], where + "." + axis.paths[k]);
+          const auto parts = split_path(axis.paths[k]);
+          label += "," + parts.back() + "=" + value_text(axis.values[k][v]);
+        }
+        next.emplace_back(std::move(cfg), std::move(label));
+      }
+    points = std::move(next);
+  }
+  return points;
+}
+
+std::string file_safe(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=') ? c : '_';
+  return out;
+}
+
+}  // namespace
+
+const ParamSpecs& experiment_fields() {
+  static const ParamSpecs specs = {
+      {"name", "", "the experiment's name (not part of any cell's hash)"},
+      {"description", "", "free text"},
+      {"backbone", Json::object(), "the denoiser: {name: unet, preset: tiny, train: {...}}, {torchscript: PATH}, or an analytic one"},
+      {"dataset", Json::object(), "the evaluation split: {name: moving-shapes, split: test, clips: 64, ...}"},
+      {"train_dataset", nullptr, "the split a trained backbone learns from; default: `dataset` with split train"},
+      {"variants", Json::array(), "method variants: {method: NAME, label: TEXT, zip: {...}, ...its parameters}"},
+      {"seeds", Json::array({0}), "seeds; each variant runs once per seed"},
+      {"metrics", Json::array(), "metric names, or {name: NAME, ...parameters}"},
+      {"generate", Json::object(), "count, batch_size, save_samples, conditional"}};
+  return specs;
+}
+
+void apply_override(Json& raw, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("override '" + assignment + "': expected path=value, for example sampler.steps=50");
+  const std::string path = assignment.substr(0, eq);
+  const Json value = parse_yaml(assignment.substr(eq + 1), "override '" + assignment + "'");
+  auto parts = split_path(path);
+  std::vector<std::string> top;
+  for (const auto& f : experiment_fields()) top.push_back(f.name);
+  if (std::find(top.begin(), top.end(), parts[0]) != top.end()) {
+    set_path(raw, parts, value, "override '" + assignment + "'");
+    return;
+  }
+  // Not a top-level field: a field of every variant (sampler.steps=50).
+  if (!raw.contains("variants") || !raw.at("variants").is_array() || raw.at("variants").empty())
+    throw ConfigError("override '" + assignment + "': '" + parts[0] + "' is not an experiment field" +
+                      suggestion_suffix(parts[0], top));
+  for (auto& v : raw["variants"]) set_path(v, parts, value, "override '" + assignment + "'");
+}
+
+Experiment parse_experiment(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {
+  register_builtin_datasets();
+  register_builtin_methods();
+  register_builtin_metrics();
+  if (!raw.is_object()) throw ConfigError(origin + ": an experiment file is a mapping of fields");
+  for (const auto& o : overrides) apply_override(raw, o);
+
+  // Top-level fields: unknown names and types, before anything is expanded.
+  std::vector<std::string> top;
+  for (const auto& f : experiment_fields()) top.push_back(f.name);
+  for (auto it = raw.begin(); it != raw.end(); ++it)
+    if (std::find(top.begin(), top.end(), it.key()) == top.end())
+      throw ConfigError(origin + ": " + it.key() + ": unknown field" + suggestion_suffix(it.key(), top));
+
+  Experiment e;
+  e.origin = origin;
+  e.name = raw.value("name", std::string());
+
+  // Backbone: `{torchscript: PATH}` is shorthand for {name: torchscript, path: PATH}.
+  Json backbone = raw.value("backbone", Json::object());
+  if (!backbone.is_object()) throw ConfigError("backbone: expected a mapping");
+  if (!backbone.contains("name")) backbone["name"] = backbone.contains("torchscript") ? "torchscript" : "unet";
+  e.backbone = backbone_registry().resolve(backbone, "backbone");
+
+  // Datasets: a list in any field expands.
+  Json dataset = raw.value("dataset", Json::object());
+  if (!dataset.is_object()) throw ConfigError("dataset: expected a mapping");
+  if (!dataset.contains("name")) dataset["name"] = "moving-shapes";
+  if (!dataset.at("name").is_string()) throw ConfigError("dataset.name: expected string");
+  const auto& dataset_specs = dataset_registry().get(dataset.at("name").get<std::string>(), "dataset.name").params;
+  for (auto& point : expand_grid(dataset, dataset_specs, "dataset"))
+    e.datasets.push_back(dataset_registry().resolve(point.first, "dataset"));
+
+  Json train = raw.value("train_dataset", Json());
+  if (train.is_null()) {
+    train = e.datasets.front();
+    if (train.contains("split")) train["split"] = "train";
+  }
+  if (!train.contains("name")) train["name"] = e.datasets.front().at("name");
+  e.train_dataset = dataset_registry().resolve(train, "train_dataset");
+
+  e.generate = resolve_params(raw.value("generate", Json::object()), generate_fields(), "generate");
+
+  const Json seeds = raw.value("seeds", Json::array({0}));
+  if (!seeds.is_array() || seeds.empty()) throw ConfigError("seeds: expected a non-empty list of integers");
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    if (!seeds[i].is_number_integer() || seeds[i].get<long long>() < 0)
+      throw ConfigError("seeds[" + std::to_string(i) + "]: expected a non-negative integer, got " + seeds[i].dump());
+    e.seeds.push_back(seeds[i].get<std::uint64_t>());
+  }
+
+  e.metrics = Json::array();
+  const Json metrics = raw.value("metrics", Json::array());
+  if (!metrics.is_array()) throw ConfigError("metrics: expected a list");
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    Json m = metrics[i].is_string() ? Json{{"name", metrics[i]}} : metrics[i];
+    e.metrics.push_back(metric_registry().resolve(m, "metrics[" + std::to_string(i) + "]"));
+  }
+
+  const Json variants = raw.value("variants", Json::array());
+  if (!variants.is_array() || variants.empty())
+    throw ConfigError("variants: expected a non-empty list of {method: NAME, ...}");
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const std::string where = "variants[" + std::to_string(i) + "]";
+    const Json& v = variants[i];
+    if (!v.is_object() || !v.contains("method") || !v.at("method").is_string())
+      throw ConfigError(where + ".method: missing (one of: " + method_registry().join_names() + ")");
+    const std::string method = v.at("method").get<std::string>();
+    const auto& entry = method_registry().get(method, where + ".method");
+    for (auto& point : expand_grid(v, entry.params, where)) {
+      Json params = point.first;
+      for (const auto& f : kVariantFields) params.erase(f);
+      Json resolved = resolve_params(params, entry.params, where);
+      resolved["method"] = method;
+      std::string label = v.contains("label") ? v.at("label").get<std::string>() + point.second
+                                              : method + point.second;
+      std::replace(label.begin(), label.end(), ',', '-');
+      label = file_safe(label);
+      if (std::find(labels.begin(), labels.end(), label) != labels.end())
+        throw ConfigError(where + ": label '" + label + "' is used twice; give the variants distinct labels");
+      labels.push_back(label);
+      resolved["label"] = label;
+      e.variants.push_back(std::move(resolved));
+    }
+  }
+  return e;
+}
+
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  return parse_experiment(load_yaml_file(path), path, overrides);
+}
+
+std::vector<CellSpec> plan_cells(const Experiment& e) {
+  std::vector<CellSpec> cells;
+  for (const auto& dataset : e.datasets)
+    for (const auto& variant : e.variants)
+      for (const auto seed : e.seeds) {
+        CellSpec c;
+        c.index = cells.size();
+        c.seed = seed;
+        c.label = variant.at("label").get<std::string>();
+        Json hashed_variant = variant;
+        hashed_variant.erase("label");  // a label names a cell; it changes no number
+        c.config = {{"backbone", e.backbone}, {"dataset", dataset},   {"train_dataset", e.train_dataset},
+                    {"variant", hashed_variant}, {"seed", seed},     {"metrics", e.metrics},
+                    {"generate", e.generate}};
+        c.hash = config_hash(c.config);
+        std::string prefix = c.label;
+        if (e.datasets.size() > 1) prefix += "-" + file_safe(dataset.value("split", std::string("data")));
+        c.id = prefix + "-s" + std::to_string(seed) + "-" + c.hash.substr(0, 8);
+        cells.push_back(std::move(c));
+      }
+  return cells;
+}
+
+}  // namespace vdlab

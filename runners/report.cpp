@@ -1,0 +1,138 @@
+#include "runners/report.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/log.h"
+#include "datasets/video_io.h"
+#include "results/atomic_file.h"
+#include "results/cell_file.h"
+
+namespace vdlab {
+
+namespace {
+
+struct Stat {
+  std::vector<double> values;
+  double mean() const {
+    double s = 0;
+    for (double v : values) s += v;
+    return values.empty() ? NAN : s / double(values.size());
+  }
+  double stdev() const {
+    if (values.size() < 2) return 0;
+    const double m = mean();
+    double s = 0;
+    for (double v : values) s += (v - m) * (v - m);
+    return std::sqrt(s / double(values.size() - 1));
+  }
+};
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "n/a";
+  std::ostringstream o;
+  o.precision(4);
+  o << v;
+  return o.str();
+}
+
+}  // namespace
+
+ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpec>& cells, const RunOptions& options) {
+  ReportFiles files;
+  std::vector<std::string> labels;                       // variant order of the plan
+  std::map<std::string, std::map<std::string, Stat>> by_label;  // label -> column -> values over seeds
+  std::vector<std::string> columns;                      // metric keys in first-seen order
+  std::map<std::string, std::string> skipped;            // key -> reason
+  std::map<std::string, bool> higher_better;
+  std::map<std::string, std::vector<Video>> first_samples;
+  std::ostringstream csv;
+  csv << "id,label,seed,hash,metric,value\n";
+
+  for (const auto& cell : cells) {
+    if (!cell_finished(options, cell)) continue;
+    CellRecord r = read_cell(cell_path(options, cell), !first_samples.count(cell.label));
+    if (std::find(labels.begin(), labels.end(), cell.label) == labels.end()) labels.push_back(cell.label);
+    auto& row = by_label[cell.label];
+    for (const auto& m : r.metrics) {
+      if (std::find(columns.begin(), columns.end(), m.key) == columns.end()) columns.push_back(m.key);
+      higher_better[m.key] = m.higher_is_better;
+      if (m.skipped) {
+        skipped[m.key] = m.skip_reason;
+        continue;
+      }
+      row[m.key].values.push_back(m.value);
+      csv << cell.id << "," << cell.label << "," << cell.seed << "," << cell.hash << "," << m.key << "," << m.value << "\n";
+    }
+    row["NFE/video"].values.push_back(r.stats.value("nfe_per_video", NAN));
+    row["generate s"].values.push_back(r.timings.value("generate_s", NAN));
+    if (!r.samples.empty() && !first_samples.count(cell.label)) first_samples[cell.label] = std::move(r.samples);
+  }
+  if (labels.empty()) return files;
+
+  std::vector<std::string> shown;
+  for (const auto& c : columns)
+    if (!skipped.count(c) || by_label.begin()->second.count(c)) shown.push_back(c);
+  shown.push_back("NFE/video");
+  shown.push_back("generate s");
+
+  std::ostringstream md;
+  md << "# " << (experiment.name.empty() ? "vdlab run" : experiment.name) << "\n\n";
+  md << "Mean ± standard deviation over " << experiment.seeds.size() << " seed(s). ";
+  md << "Cells: " << cells.size() << ". Arrows: ↑ higher is better, ↓ lower is better.\n\n";
+  md << "| variant |";
+  for (const auto& c : shown) md << " " << c << (higher_better.count(c) ? (higher_better[c] ? " ↑" : " ↓") : "") << " |";
+  md << "\n|---|";
+  for (std::size_t i = 0; i < shown.size(); ++i) md << "---|";
+  md << "\n";
+  for (const auto& label : labels) {
+    md << "| " << label << " |";
+    for (const auto& c : shown) {
+      auto it = by_label[label].find(c);
+      if (it == by_label[label].end() || it->second.values.empty()) md << " n/a |";
+      else if (it->second.values.size() == 1) md << " " << fmt(it->second.mean()) << " |";
+      else md << " " << fmt(it->second.mean()) << " ± " << fmt(it->second.stdev()) << " |";
+    }
+    md << "\n";
+  }
+  if (!skipped.empty()) {
+    md << "\nSkipped metrics:\n";
+    for (const auto& kv : skipped) md << "- `" << kv.first << "`: " << kv.second << "\n";
+  }
+
+  namespace fs = std::filesystem;
+  fs::create_directories(options.out_dir + "/samples");
+  files.table_md = options.out_dir + "/report.md";
+  files.table_csv = options.out_dir + "/cells.csv";
+  {
+    AtomicFile out(files.table_md);
+    std::ofstream(out.temp_path()) << md.str();
+    out.commit();
+  }
+  {
+    AtomicFile out(files.table_csv);
+    std::ofstream(out.temp_path()) << csv.str();
+    out.commit();
+  }
+  // One grid: four samples of each variant, one row each; and the first sample of each as a video.
+  std::vector<Video> grid;
+  for (const auto& label : labels) {
+    auto it = first_samples.find(label);
+    if (it == first_samples.end()) continue;
+    for (std::size_t i = 0; i < std::min<std::size_t>(4, it->second.size()); ++i) grid.push_back(it->second[i]);
+    const std::string video = options.out_dir + "/samples/" + label + ".mp4";
+    write_video(it->second[0], video);
+    files.videos.push_back(video);
+  }
+  if (!grid.empty()) {
+    files.grid_png = options.out_dir + "/samples/grid.png";
+    write_contact_sheet(grid, files.grid_png, 16, 2);
+  }
+  return files;
+}
+
+}  // namespace vdlab
