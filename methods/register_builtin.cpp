@@ -2,6 +2,7 @@
 // line here.
 #include "methods/method.h"
 #include "methods/noise/noise_init.h"
+#include "methods/samplers/sampler.h"
 
 namespace vdlab {
 
@@ -10,6 +11,7 @@ void register_builtin_methods() {
   if (done) return;
   done = true;
   register_builtin_noise();
+  register_builtin_samplers();
 }
 
 }  // namespace vdlab

@@ -1,0 +1,198 @@
+// DDIM (Song et al. 2021) with eta, clipping and diffusers' previous-timestep convention (METHODS.md
+// 1.4), and DDPM ancestral sampling (Ho et al. 2020) as diffusers' DDPMScheduler computes it. Both step
+// on alphas_cumprod at integer timesteps.
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "methods/samplers/model_output.h"
+#include "methods/samplers/sampler.h"
+
+namespace vdlab {
+
+namespace {
+
+// alphas_cumprod at an integer timestep of a plan; the final value below 0.
+double ac_at(const NoiseSchedule& s, double t, double final_ac, const char* sampler) {
+  if (t < 0) return final_ac;
+  if (t != std::floor(t) || t >= static_cast<double>(s.num_train_timesteps))
+    throw ConfigError(std::string(sampler) + ": timesteps must be integers in [0, T), got " + std::to_string(t));
+  return s.alphas_cumprod[static_cast<size_t>(t)];
+}
+
+// x0 clipped to [-range, range] or dynamically thresholded.
+at::Tensor clip_x0(const at::Tensor& x0, const CommonOptions& c, bool clip, double range) {
+  if (c.thresholding) return dynamic_threshold(x0, c.threshold_ratio, c.sample_max);
+  if (clip) return x0.clamp(-range, range);
+  return x0;
+}
+
+struct DdimOptions {
+  CommonOptions common;
+  double eta = 0.0;
+  bool clip_sample = false;
+  double clip_range = 1.0;
+  bool diffusers_prev = true;  // previous timestep t - T // N (diffusers) or the next listed one
+  bool use_clipped_model_output = false;
+  Json resolved;
+};
+
+class Ddim : public Sampler {
+ public:
+  explicit Ddim(DdimOptions o) : o_(std::move(o)) {}
+
+  std::vector<double> timesteps(const NoiseSchedule& s) const override {
+    return ddim_timesteps(s.num_train_timesteps, o_.common.steps, o_.common.spacing, o_.common.steps_offset);
+  }
+  Json describe() const override { return o_.resolved; }
+
+  at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
+                    SampleStats& stats) const override {
+    const FramePlan plan = make_frame_plan(timesteps(ctx.schedule), ctx, noise, "ddim");
+    const int64_t n = plan.steps();
+    const size_t nf = static_cast<size_t>(plan.size());
+    const int64_t ratio = ctx.schedule.num_train_timesteps / n;
+    const double final_ac = o_.common.final_sigma == "zero" ? 1.0 : ctx.schedule.alphas_cumprod[0];
+    StepDriver driver(denoise, ctx, stats, plan, noise);
+    at::Tensor x = noise;
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<double> al(nf), sg(nf), a_prev(nf), dir(nf), stdv(nf);
+      for (size_t k = 0; k < nf; ++k) {
+        const double t = plan.timesteps[static_cast<size_t>(i)][k];
+        const double prev = o_.diffusers_prev ? t - static_cast<double>(ratio)
+                                              : (i + 1 < n ? plan.timesteps[static_cast<size_t>(i + 1)][k] : -1.0);
+        const double ac_t = ac_at(ctx.schedule, t, final_ac, "ddim");
+        const double ac_p = ac_at(ctx.schedule, prev, final_ac, "ddim");
+        al[k] = std::sqrt(ac_t);
+        sg[k] = std::sqrt(1.0 - ac_t);
+        a_prev[k] = std::sqrt(ac_p);
+        const double var = (1.0 - ac_p) / (1.0 - ac_t) * (1.0 - ac_t / ac_p);
+        stdv[k] = o_.eta * std::sqrt(var);
+        dir[k] = std::sqrt(1.0 - ac_p - stdv[k] * stdv[k]);
+      }
+      const at::Tensor out = driver.denoise(x, i);
+      const at::Tensor alpha = plan.frame_values(al, x), sigma = plan.frame_values(sg, x);
+      at::Tensor x0 = predict_x0(out, x, alpha, sigma, ctx.prediction);
+      at::Tensor eps = predict_eps(out, x, alpha, sigma, ctx.prediction);
+      x0 = clip_x0(x0, o_.common, o_.clip_sample, o_.clip_range);
+      if (o_.use_clipped_model_output) eps = (x - alpha * x0) / sigma;
+      at::Tensor xn = x0 * plan.frame_values(a_prev, x) + eps * plan.frame_values(dir, x);
+      if (o_.eta > 0) xn = xn + driver.noise(i, x) * plan.frame_values(stdv, x);
+      x = driver.finish_step(xn, i);
+    }
+    return x;
+  }
+
+ private:
+  DdimOptions o_;
+};
+
+struct DdpmOptions {
+  CommonOptions common;
+  bool clip_sample = true;
+  double clip_range = 1.0;
+  bool fixed_large = false;
+  Json resolved;
+};
+
+class Ddpm : public Sampler {
+ public:
+  explicit Ddpm(DdpmOptions o) : o_(std::move(o)) {}
+
+  std::vector<double> timesteps(const NoiseSchedule& s) const override {
+    return ddim_timesteps(s.num_train_timesteps, o_.common.steps, o_.common.spacing, o_.common.steps_offset);
+  }
+  Json describe() const override { return o_.resolved; }
+
+  at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
+                    SampleStats& stats) const override {
+    const FramePlan plan = make_frame_plan(timesteps(ctx.schedule), ctx, noise, "ddpm");
+    const int64_t n = plan.steps();
+    const size_t nf = static_cast<size_t>(plan.size());
+    const int64_t ratio = ctx.schedule.num_train_timesteps / n;
+    StepDriver driver(denoise, ctx, stats, plan, noise);
+    at::Tensor x = noise;
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<double> al(nf), sg(nf), c0(nf), cx(nf), sd(nf);
+      bool any_noise = false;
+      for (size_t k = 0; k < nf; ++k) {
+        const double t = plan.timesteps[static_cast<size_t>(i)][k];
+        const double ac_t = ac_at(ctx.schedule, t, 1.0, "ddpm");
+        const double ac_p = ac_at(ctx.schedule, t - static_cast<double>(ratio), 1.0, "ddpm");
+        const double b_t = 1.0 - ac_t, b_p = 1.0 - ac_p;
+        const double cur_a = ac_t / ac_p, cur_b = 1.0 - cur_a;
+        al[k] = std::sqrt(ac_t);
+        sg[k] = std::sqrt(b_t);
+        c0[k] = std::sqrt(ac_p) * cur_b / b_t;
+        cx[k] = std::sqrt(cur_a) * b_p / b_t;
+        if (t > 0) {
+          const double var = o_.fixed_large ? cur_b : std::max(b_p / b_t * cur_b, 1e-20);
+          sd[k] = std::sqrt(var);
+          any_noise = true;
+        }
+      }
+      const at::Tensor out = driver.denoise(x, i);
+      at::Tensor x0 = predict_x0(out, x, plan.frame_values(al, x), plan.frame_values(sg, x), ctx.prediction);
+      x0 = clip_x0(x0, o_.common, o_.clip_sample, o_.clip_range);
+      at::Tensor xn = x0 * plan.frame_values(c0, x) + x * plan.frame_values(cx, x);
+      if (any_noise) xn = xn + driver.noise(i, x) * plan.frame_values(sd, x);
+      x = driver.finish_step(xn, i);
+    }
+    return x;
+  }
+
+ private:
+  DdpmOptions o_;
+};
+
+}  // namespace
+
+void register_ddim(SamplerRegistry& registry) {
+  ParamSpecs specs = CommonOptions::specs("leading", "zero", 50);
+  specs.push_back({"eta", 0.0, "stochasticity: 0 = deterministic DDIM, 1 = DDPM-like variance", {}, {}});
+  specs.push_back({"clip_sample", false, "clip the predicted x0 to [-clip_range, clip_range]", {}, {}});
+  specs.push_back({"clip_range", 1.0, "clipping range of x0", {}, {}});
+  specs.push_back({"prev_timestep", "diffusers",
+                   "previous timestep of a step: t - T // N whatever the spacing (diffusers) or the next listed one",
+                   {"diffusers", "next"}, {}});
+  specs.push_back({"use_clipped_model_output", false, "recompute eps from the clipped x0", {}, {}});
+  registry.add({"ddim", "DDIM (eta, clipping, diffusers' previous-timestep convention); final_sigma zero = "
+                        "set_alpha_to_one", specs,
+                 [](const Params& p) -> SamplerPtr {
+                   DdimOptions o;
+                   o.common = CommonOptions::from(p);
+                   o.eta = p.get<double>("eta");
+                   o.clip_sample = p.get<bool>("clip_sample");
+                   o.clip_range = p.get<double>("clip_range");
+                   o.diffusers_prev = p.get<std::string>("prev_timestep") == "diffusers";
+                   o.use_clipped_model_output = p.get<bool>("use_clipped_model_output");
+                   if (o.eta < 0) p.fail("eta", "must not be negative");
+                   o.resolved = p.json();
+                   o.resolved["name"] = "ddim";
+                   return std::make_shared<Ddim>(std::move(o));
+                 }});
+}
+
+void register_ddpm(SamplerRegistry& registry) {
+  ParamSpecs specs;
+  for (auto& s : CommonOptions::specs("leading", "zero", 1000))
+    if (s.name != "final_sigma") specs.push_back(s);
+  specs.push_back({"clip_sample", true, "clip the predicted x0 to [-clip_range, clip_range]", {}, {}});
+  specs.push_back({"clip_range", 1.0, "clipping range of x0", {}, {}});
+  specs.push_back({"variance", "fixed_small", "posterior variance (fixed_small) or beta_t (fixed_large)",
+                   {"fixed_small", "fixed_large"}, {}});
+  registry.add({"ddpm", "DDPM ancestral sampling, as diffusers' DDPMScheduler", specs,
+                 [](const Params& p) -> SamplerPtr {
+                   DdpmOptions o;
+                   o.common = CommonOptions::from(p);
+                   o.clip_sample = p.get<bool>("clip_sample");
+                   o.clip_range = p.get<double>("clip_range");
+                   o.fixed_large = p.get<std::string>("variance") == "fixed_large";
+                   o.resolved = p.json();
+                   o.resolved["name"] = "ddpm";
+                   return std::make_shared<Ddpm>(std::move(o));
+                 }});
+}
+
+}  // namespace vdlab

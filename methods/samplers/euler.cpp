@@ -1,0 +1,115 @@
+// Euler (Karras et al. 2022, k-diffusion form on VE sigmas), optionally with Karras sigmas, as diffusers'
+// EulerDiscreteScheduler computes it without churn. The sampler scales the initial noise by
+// init_noise_sigma, feeds the network x / sqrt(sigma^2 + 1) and returns the VE sample at the final sigma.
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "methods/samplers/sampler.h"
+
+namespace vdlab {
+
+namespace {
+
+struct EulerOptions {
+  CommonOptions common;
+  bool karras = false;
+  Json resolved;
+};
+
+class Euler : public Sampler {
+ public:
+  explicit Euler(EulerOptions o) : o_(std::move(o)) {}
+
+  // The listed timesteps and, with Karras sigmas, the sigmas they stand for.
+  std::vector<double> timesteps(const NoiseSchedule& s) const override { return schedule(s).first; }
+  Json describe() const override { return o_.resolved; }
+
+  at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
+                    SampleStats& stats) const override {
+    if (o_.karras && ctx.frame_timesteps.defined())
+      throw ConfigError("euler: karras sigmas with per-frame timesteps are not defined; use karras: false");
+    const auto [ts, karras_sig] = schedule(ctx.schedule);
+    const FramePlan plan = make_frame_plan(ts, ctx, noise, "euler");
+    const int64_t n = plan.steps();
+    const size_t nf = static_cast<size_t>(plan.size());
+    const std::vector<double> table = sigma_table(ctx.schedule);
+    std::vector<std::vector<double>> sig(static_cast<size_t>(n + 1), std::vector<double>(nf));
+    for (int64_t i = 0; i < n; ++i)
+      for (size_t k = 0; k < nf; ++k)
+        sig[static_cast<size_t>(i)][k] =
+            o_.karras ? karras_sig[static_cast<size_t>(i)] : interpolate(table, plan.timesteps[static_cast<size_t>(i)][k]);
+    for (size_t k = 0; k < nf; ++k) sig[static_cast<size_t>(n)][k] = o_.common.final_sigma == "zero" ? 0.0 : table[0];
+
+    // init_noise_sigma per frame; pinned frames keep their values (factor 1, then restored bitwise).
+    const bool plain = o_.common.spacing == "linspace" || o_.common.spacing == "trailing";
+    std::vector<double> init(nf);
+    for (size_t k = 0; k < nf; ++k) {
+      double smax = 0;
+      for (const auto& s : sig) smax = std::max(smax, s[k]);
+      init[k] = plan.pinned[k] ? 1.0 : (plain ? smax : std::sqrt(smax * smax + 1.0));
+    }
+    StepDriver driver(denoise, ctx, stats, plan, noise);
+    at::Tensor x = plan.restore_pinned(noise, noise * plan.frame_values(init, noise));
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<double> s(nf), c_in(nf), dt(nf), v_out(nf), v_skip(nf);
+      for (size_t k = 0; k < nf; ++k) {
+        const double sk = sig[static_cast<size_t>(i)][k];
+        s[k] = sk;
+        c_in[k] = plan.pinned[k] ? 1.0 : std::sqrt(sk * sk + 1.0);
+        dt[k] = sig[static_cast<size_t>(i + 1)][k] - sk;
+        v_out[k] = -sk / std::sqrt(sk * sk + 1.0);
+        v_skip[k] = sk * sk + 1.0;
+      }
+      const at::Tensor st = plan.frame_values(s, x);
+      const at::Tensor out = driver.denoise(x / plan.frame_values(c_in, x), i);
+      at::Tensor x0;
+      switch (ctx.prediction) {
+        case Prediction::eps: x0 = x - st * out; break;
+        case Prediction::v: x0 = out * plan.frame_values(v_out, x) + x / plan.frame_values(v_skip, x); break;
+        case Prediction::x0: x0 = out; break;
+      }
+      const at::Tensor d = (x - x0) / st;
+      x = driver.finish_step(x + d * plan.frame_values(dt, x), i);
+    }
+    return x;
+  }
+
+ private:
+  std::pair<std::vector<double>, std::vector<double>> schedule(const NoiseSchedule& s) const {
+    std::vector<double> ts =
+        euler_timesteps(s.num_train_timesteps, o_.common.steps, o_.common.spacing, o_.common.steps_offset);
+    if (!o_.karras) return {ts, {}};
+    const std::vector<double> table = sigma_table(s);
+    std::vector<double> log_sigmas;
+    for (double v : table) log_sigmas.push_back(std::log(v));
+    const std::vector<double> sig =
+        karras_sigmas(interpolate(table, ts.front()), interpolate(table, ts.back()), o_.common.steps);
+    std::vector<double> kts;
+    for (double v : sig) kts.push_back(std::nearbyint(sigma_to_timestep(v, log_sigmas)));
+    return {kts, sig};
+  }
+
+  EulerOptions o_;
+};
+
+}  // namespace
+
+void register_euler(SamplerRegistry& registry) {
+  ParamSpecs specs = CommonOptions::specs("linspace", "zero");
+  specs.push_back({"karras", false, "Karras sigmas (rho 7) between the schedule's largest and smallest sigma", {}, {}});
+  registry.add({"euler", "Euler on VE sigmas (k-diffusion form), optional Karras sigmas, as diffusers", specs,
+                 [](const Params& p) -> SamplerPtr {
+                   EulerOptions o;
+                   o.common = CommonOptions::from(p);
+                   o.karras = p.get<bool>("karras");
+                   if (o.common.thresholding) p.fail("thresholding", "is not part of the Euler sampler");
+                   o.resolved = p.json();
+                   o.resolved["name"] = "euler";
+                   return std::make_shared<Euler>(std::move(o));
+                 }});
+}
+
+}  // namespace vdlab

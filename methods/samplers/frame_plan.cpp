@@ -1,0 +1,220 @@
+#include "methods/samplers/frame_plan.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace vdlab {
+
+namespace {
+
+// numpy.linspace(start, stop, n) in double: i * step + start, the last point exactly stop.
+std::vector<double> np_linspace(double start, double stop, int64_t n) {
+  std::vector<double> out(static_cast<size_t>(n));
+  const double step = n > 1 ? (stop - start) / static_cast<double>(n - 1) : 0.0;
+  for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = static_cast<double>(i) * step + start;
+  if (n > 1) out.back() = stop;
+  return out;
+}
+
+// numpy.arange(start, stop, step) with a float step: the length is ceil((stop - start) / step) and the
+// values start + i * delta with delta = (start + step) - start, as numpy fills them.
+std::vector<double> np_arange(double start, double stop, double step) {
+  const int64_t n = static_cast<int64_t>(std::ceil((stop - start) / step));
+  std::vector<double> out;
+  if (n <= 0) return out;
+  const double delta = (start + step) - start;
+  for (int64_t i = 0; i < n; ++i) out.push_back(start + static_cast<double>(i) * delta);
+  return out;
+}
+
+double round_half_even(double v) { return std::nearbyint(v); }
+
+void check_spacing(const std::string& spacing) {
+  if (spacing != "linspace" && spacing != "leading" && spacing != "trailing")
+    throw ConfigError("spacing: unknown timestep spacing '" + spacing + "' (linspace, leading, trailing)");
+}
+
+void check_steps(int64_t num_train, int64_t steps) {
+  if (steps < 1 || steps > num_train)
+    throw ConfigError("steps: must lie in [1, " + std::to_string(num_train) + "], got " + std::to_string(steps));
+}
+
+}  // namespace
+
+std::vector<double> multistep_timesteps(int64_t T, int64_t n, const std::string& spacing, int64_t offset) {
+  check_spacing(spacing);
+  check_steps(T, n);
+  std::vector<double> out;
+  if (spacing == "linspace") {
+    std::vector<double> pts = np_linspace(0.0, static_cast<double>(T - 1), n + 1);
+    for (int64_t i = n; i >= 1; --i) out.push_back(round_half_even(pts[static_cast<size_t>(i)]));
+  } else if (spacing == "leading") {
+    const int64_t ratio = T / (n + 1);
+    for (int64_t i = n; i >= 1; --i) out.push_back(static_cast<double>(i * ratio + offset));
+  } else {
+    for (double v : np_arange(static_cast<double>(T), 0.0, -static_cast<double>(T) / static_cast<double>(n)))
+      out.push_back(round_half_even(v) - 1.0);
+  }
+  return out;
+}
+
+std::vector<double> ddim_timesteps(int64_t T, int64_t n, const std::string& spacing, int64_t offset) {
+  check_spacing(spacing);
+  check_steps(T, n);
+  std::vector<double> out;
+  if (spacing == "linspace") {
+    std::vector<double> pts = np_linspace(0.0, static_cast<double>(T - 1), n);
+    for (int64_t i = n - 1; i >= 0; --i) out.push_back(round_half_even(pts[static_cast<size_t>(i)]));
+  } else if (spacing == "leading") {
+    const int64_t ratio = T / n;
+    for (int64_t i = n - 1; i >= 0; --i) out.push_back(static_cast<double>(i * ratio + offset));
+  } else {
+    for (double v : np_arange(static_cast<double>(T), 0.0, -static_cast<double>(T) / static_cast<double>(n)))
+      out.push_back(round_half_even(v) - 1.0);
+  }
+  return out;
+}
+
+std::vector<double> euler_timesteps(int64_t T, int64_t n, const std::string& spacing, int64_t offset) {
+  check_spacing(spacing);
+  check_steps(T, n);
+  if (spacing != "linspace") return ddim_timesteps(T, n, spacing, offset);
+  std::vector<double> pts = np_linspace(0.0, static_cast<double>(T - 1), n);
+  std::vector<double> out;
+  for (int64_t i = n - 1; i >= 0; --i)
+    out.push_back(static_cast<double>(static_cast<float>(pts[static_cast<size_t>(i)])));
+  return out;
+}
+
+std::vector<double> sigma_table(const NoiseSchedule& schedule) {
+  std::vector<double> out(schedule.alphas_cumprod.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double ac = schedule.alphas_cumprod[i];
+    out[i] = std::sqrt((1.0 - ac) / ac);
+  }
+  return out;
+}
+
+double interpolate(const std::vector<double>& table, double t) {
+  const double last = static_cast<double>(table.size() - 1);
+  if (t <= 0.0) return table.front();
+  if (t >= last) return table.back();
+  const size_t j = static_cast<size_t>(std::floor(t));
+  if (static_cast<double>(j) == t) return table[j];
+  const double slope = table[j + 1] - table[j];  // the grid step is 1
+  return slope * (t - static_cast<double>(j)) + table[j];
+}
+
+std::vector<double> karras_sigmas(double sigma_max, double sigma_min, int64_t n, double rho) {
+  const std::vector<double> ramp = np_linspace(0.0, 1.0, n);
+  const double lo = std::pow(sigma_min, 1.0 / rho), hi = std::pow(sigma_max, 1.0 / rho);
+  std::vector<double> out;
+  for (double r : ramp) out.push_back(std::pow(hi + r * (lo - hi), rho));
+  return out;
+}
+
+double sigma_to_timestep(double sigma, const std::vector<double>& log_sigmas) {
+  const double ls = std::log(std::max(sigma, 1e-10));
+  // The last index whose log sigma lies at or below ls (the table ascends), as the reference finds it.
+  int64_t count = 0, best = -1, best_idx = 0;
+  for (size_t i = 0; i < log_sigmas.size(); ++i) {
+    count += (ls - log_sigmas[i] >= 0) ? 1 : 0;
+    if (count > best) {
+      best = count;
+      best_idx = static_cast<int64_t>(i);
+    }
+  }
+  const int64_t low = std::min<int64_t>(best_idx, static_cast<int64_t>(log_sigmas.size()) - 2);
+  const int64_t high = low + 1;
+  const double lo = log_sigmas[static_cast<size_t>(low)], hi = log_sigmas[static_cast<size_t>(high)];
+  double w = (lo - ls) / (lo - hi);
+  w = std::min(std::max(w, 0.0), 1.0);
+  return (1.0 - w) * static_cast<double>(low) + w * static_cast<double>(high);
+}
+
+at::Tensor FramePlan::timestep_tensor(int64_t i, const at::Tensor& like) const {
+  std::vector<double> t = timesteps.at(static_cast<size_t>(i));
+  for (size_t k = 0; k < t.size(); ++k)
+    if (pinned[k]) t[k] = 0.0;
+  return at::from_blob(t.data(), {batch, frames}, at::TensorOptions().dtype(at::kDouble))
+      .to(like.options(), /*non_blocking=*/false, /*copy=*/true);
+}
+
+at::Tensor FramePlan::frame_values(const std::vector<double>& values, const at::Tensor& like) const {
+  return at::from_blob(const_cast<double*>(values.data()), {batch, 1, frames, 1, 1},
+                       at::TensorOptions().dtype(at::kDouble))
+      .to(like.options(), /*non_blocking=*/false, /*copy=*/true);
+}
+
+at::Tensor FramePlan::restore_pinned(const at::Tensor& given, const at::Tensor& x) const {
+  if (!any_pinned) return x;
+  std::vector<double> mask(pinned.begin(), pinned.end());
+  at::Tensor m = at::from_blob(mask.data(), {batch, 1, frames, 1, 1}, at::TensorOptions().dtype(at::kDouble))
+                     .to(at::TensorOptions().dtype(at::kBool).device(x.device()));
+  return at::where(m, given, x);
+}
+
+FramePlan make_frame_plan(const std::vector<double>& timesteps, const SampleContext& ctx, const at::Tensor& x,
+                          const std::string& sampler) {
+  if (x.dim() != 5) throw Error(sampler + ": expected a [B, C, F, H, W] sample, got " + std::to_string(x.dim()) + " dims");
+  FramePlan plan;
+  plan.batch = x.size(0);
+  plan.frames = x.size(2);
+  const size_t n = static_cast<size_t>(plan.size());
+  plan.pinned.assign(n, 0);
+  if (ctx.pinned.defined()) {
+    if (ctx.pinned.dim() != 2 || ctx.pinned.size(0) != plan.batch || ctx.pinned.size(1) != plan.frames)
+      throw ConfigError(sampler + ": pinned frames must be a [B, F] = [" + std::to_string(plan.batch) + ", " +
+                        std::to_string(plan.frames) + "] mask");
+    at::Tensor p = ctx.pinned.to(at::kCPU).to(at::kBool).contiguous();
+    const bool* pp = p.data_ptr<bool>();
+    for (size_t k = 0; k < n; ++k) {
+      plan.pinned[k] = pp[k] ? 1 : 0;
+      plan.any_pinned = plan.any_pinned || pp[k];
+    }
+  }
+  if (!ctx.frame_timesteps.defined()) {
+    for (double t : timesteps) plan.timesteps.emplace_back(n, t);
+    return plan;
+  }
+  const at::Tensor& ft = ctx.frame_timesteps;
+  if (ft.dim() != 3 || ft.size(0) != static_cast<int64_t>(timesteps.size()) || ft.size(1) != plan.batch ||
+      ft.size(2) != plan.frames)
+    throw ConfigError(sampler + ": per-frame timesteps must be [steps, B, F] = [" + std::to_string(timesteps.size()) +
+                      ", " + std::to_string(plan.batch) + ", " + std::to_string(plan.frames) + "]");
+  at::Tensor t = ft.to(at::kCPU).to(at::kDouble).contiguous();
+  const double* tp = t.data_ptr<double>();
+  for (int64_t i = 0; i < ft.size(0); ++i) plan.timesteps.emplace_back(tp + i * static_cast<int64_t>(n), tp + (i + 1) * static_cast<int64_t>(n));
+  return plan;
+}
+
+std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b, int64_t n) {
+  auto at2 = [&](int64_t r, int64_t c) -> double& { return a[static_cast<size_t>(r * n + c)]; };
+  for (int64_t col = 0; col < n; ++col) {
+    int64_t piv = col;
+    for (int64_t r = col + 1; r < n; ++r)
+      if (std::abs(at2(r, col)) > std::abs(at2(piv, col))) piv = r;
+    if (piv != col) {
+      for (int64_t c = 0; c < n; ++c) std::swap(at2(col, c), at2(piv, c));
+      std::swap(b[static_cast<size_t>(col)], b[static_cast<size_t>(piv)]);
+    }
+    for (int64_t r = col + 1; r < n; ++r) {
+      const double f = at2(r, col) / at2(col, col);
+      for (int64_t c = col; c < n; ++c) at2(r, c) -= f * at2(col, c);
+      b[static_cast<size_t>(r)] -= f * b[static_cast<size_t>(col)];
+    }
+  }
+  std::vector<double> x(static_cast<size_t>(n));
+  for (int64_t r = n - 1; r >= 0; --r) {
+    double s = b[static_cast<size_t>(r)];
+    for (int64_t c = r + 1; c < n; ++c) s -= at2(r, c) * x[static_cast<size_t>(c)];
+    x[static_cast<size_t>(r)] = s / at2(r, r);
+  }
+  return x;
+}
+
+}  // namespace vdlab

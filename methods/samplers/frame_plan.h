@@ -1,0 +1,64 @@
+#pragma once
+// Timestep spacing (METHODS.md 1.1) and the per-frame plan every sampler steps through.
+//
+// Timesteps are per frame: a plan holds, for every step, one timestep per (video, frame). A sampler
+// with one schedule for all frames fills every frame with it; SampleContext::frame_timesteps gives each
+// frame its own. Per-frame coefficients are computed in double, one frame at a time, and become
+// [B, 1, F, 1, 1] tensors in the sample's dtype, so a plan with equal frames runs exactly the
+// arithmetic of the scalar schedule.
+#include <ATen/core/Tensor.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "methods/samplers/sample_context.h"
+
+namespace vdlab {
+
+// UniPC and DPM-Solver: N of N + 1 evenly placed points (linspace | leading | trailing), descending.
+std::vector<double> multistep_timesteps(int64_t num_train, int64_t steps, const std::string& spacing, int64_t offset);
+// DDIM and DDPM: N points, descending.
+std::vector<double> ddim_timesteps(int64_t num_train, int64_t steps, const std::string& spacing, int64_t offset);
+// Euler: N points, fractional for linspace (float32, as the reference keeps them).
+std::vector<double> euler_timesteps(int64_t num_train, int64_t steps, const std::string& spacing, int64_t offset);
+
+// The VE sigma table sqrt((1 - ac) / ac) over the training timesteps.
+std::vector<double> sigma_table(const NoiseSchedule& schedule);
+// Linear interpolation of a table on the integer grid 0..T-1 (np.interp, clamped at the ends).
+double interpolate(const std::vector<double>& table, double t);
+// Karras et al. sigmas: (max^(1/rho) + ramp (min^(1/rho) - max^(1/rho)))^rho, ramp = linspace(0, 1, n).
+std::vector<double> karras_sigmas(double sigma_max, double sigma_min, int64_t n, double rho = 7.0);
+// The fractional training timestep of a sigma, by interpolation in log sigma.
+double sigma_to_timestep(double sigma, const std::vector<double>& log_sigmas);
+
+struct FramePlan {
+  int64_t batch = 0, frames = 0;
+  std::vector<std::vector<double>> timesteps;  // [N][B * F], frame index b * F + f
+  std::vector<uint8_t> pinned;                 // [B * F]
+  bool any_pinned = false;
+
+  int64_t steps() const { return static_cast<int64_t>(timesteps.size()); }
+  int64_t size() const { return batch * frames; }
+  // [B, F] model timesteps of step i in like's dtype and device; pinned frames get 0.
+  at::Tensor timestep_tensor(int64_t i, const at::Tensor& like) const;
+  // [B, 1, F, 1, 1] per-frame values in like's dtype and device.
+  at::Tensor frame_values(const std::vector<double>& values, const at::Tensor& like) const;
+  // x with its pinned frames replaced by those of `given` (bitwise); x itself when nothing is pinned.
+  at::Tensor restore_pinned(const at::Tensor& given, const at::Tensor& x) const;
+};
+
+// The plan for a [B, C, F, H, W] sample: `timesteps` for every frame, or the context's per-frame table
+// (checked: shape [N, B, F] with N == timesteps.size()). Throws ConfigError on a mismatch.
+FramePlan make_frame_plan(const std::vector<double>& timesteps, const SampleContext& ctx, const at::Tensor& x,
+                          const std::string& sampler);
+
+// A small dense solve (Gaussian elimination with partial pivoting), row-major n x n.
+std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b, int64_t n);
+
+// VP alpha and sigma of a VE sigma: alpha = 1 / sqrt(s^2 + 1), sigma = s alpha.
+inline double vp_alpha(double s) { return 1.0 / std::sqrt(s * s + 1.0); }
+inline double vp_sigma(double s) { return s * vp_alpha(s); }
+
+}  // namespace vdlab

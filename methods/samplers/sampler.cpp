@@ -1,0 +1,113 @@
+#include "methods/samplers/sampler.h"
+
+#include <ATen/ATen.h>
+
+#include "core/error.h"
+
+namespace vdlab {
+
+Sampler::~Sampler() = default;
+
+SamplerRegistry& sampler_registry() {
+  static SamplerRegistry registry("sampler");
+  return registry;
+}
+
+void register_builtin_samplers() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  SamplerRegistry& r = sampler_registry();
+  register_ddpm(r);
+  register_ddim(r);
+  register_euler(r);
+  register_dpm_solver(r);
+  register_unipc(r);
+}
+
+CommonOptions CommonOptions::from(const Params& p) {
+  CommonOptions o;
+  o.steps = p.get<int64_t>("steps");
+  o.spacing = p.get<std::string>("spacing");
+  o.steps_offset = p.get<int64_t>("steps_offset");
+  if (p.has("final_sigma")) o.final_sigma = p.get<std::string>("final_sigma");
+  o.thresholding = p.get<bool>("thresholding");
+  o.threshold_ratio = p.get<double>("threshold_ratio");
+  o.sample_max = p.get<double>("sample_max");
+  if (o.steps < 1) p.fail("steps", "must be at least 1, got " + std::to_string(o.steps));
+  if (o.steps_offset < 0) p.fail("steps_offset", "must not be negative");
+  if (!(o.threshold_ratio > 0 && o.threshold_ratio <= 1)) p.fail("threshold_ratio", "must lie in (0, 1]");
+  if (!(o.sample_max >= 1)) p.fail("sample_max", "must be at least 1");
+  return o;
+}
+
+ParamSpecs CommonOptions::specs(const std::string& spacing, const std::string& final_sigma, int64_t steps) {
+  return {
+      {"steps", steps, "sampling steps N", {}, {}},
+      {"spacing", spacing, "timestep spacing (METHODS.md 1.1)", {"linspace", "leading", "trailing"}, {}},
+      {"steps_offset", 0, "added to every timestep under leading spacing", {}, {}},
+      {"final_sigma", final_sigma, "sigma after the last step: zero, or the smallest training sigma",
+       {"zero", "sigma_min"}, {}},
+      {"thresholding", false, "dynamic thresholding of the predicted x0", {}, {}},
+      {"threshold_ratio", 0.995, "quantile of |x0| per sample used as the threshold", {}, {}},
+      {"sample_max", 1.0, "largest threshold dynamic thresholding may use", {}, {}},
+  };
+}
+
+StepDriver::StepDriver(const Denoise& denoise, const SampleContext& ctx, SampleStats& stats, const FramePlan& plan,
+                       const at::Tensor& given)
+    : denoise_(denoise), ctx_(ctx), stats_(stats), plan_(plan), given_(given) {
+  if (ctx.hooks) history_length_ = ctx.hooks->history_length();
+}
+
+at::Tensor StepDriver::denoise(const at::Tensor& model_input, int64_t step) {
+  at::Tensor t = plan_.timestep_tensor(step, model_input);
+  at::Tensor input = model_input;
+  if (ctx_.hooks && !ctx_.hooks->empty()) {
+    StepView view;
+    view.step = step;
+    view.steps = plan_.steps();
+    view.sample = input;
+    view.timesteps = t;
+    view.sample_history = &history_;
+    ctx_.hooks->before_denoise(view);
+    input = view.sample;
+  }
+  ++stats_.nfe;
+  at::Tensor out = denoise_(input, t);
+  if (!out.sizes().equals(input.sizes()))
+    throw NumericError("denoise callback returned a tensor of another shape than its input");
+  return out.to(input.scalar_type());
+}
+
+at::Tensor StepDriver::finish_step(const at::Tensor& x, int64_t step, const std::vector<at::Tensor>* model_history) {
+  at::Tensor out = plan_.restore_pinned(given_, x);
+  ++stats_.steps;
+  corrector_next_ = true;
+  if (ctx_.hooks && !ctx_.hooks->empty()) {
+    StepView view;
+    view.step = step;
+    view.steps = plan_.steps();
+    view.sample = out;
+    view.timesteps = plan_.timestep_tensor(step, x);
+    view.model_history = model_history;
+    view.sample_history = &history_;
+    ctx_.hooks->after_step(view);
+    corrector_next_ = view.corrector_next;
+    // Hooks edit generated frames only: pinned frames stay exactly as given.
+    out = plan_.restore_pinned(given_, view.sample);
+  }
+  if (history_length_ > 0) {
+    history_.push_back(out);
+    while (static_cast<int64_t>(history_.size()) > history_length_) history_.pop_front();
+  }
+  return out;
+}
+
+at::Tensor StepDriver::noise(int64_t step, const at::Tensor& like) {
+  if (ctx_.step_noise) return ctx_.step_noise(step, like).to(like.options());
+  if (!ctx_.generator.defined()) throw Error("a stochastic sampler needs a generator in its SampleContext");
+  return at::randn(like.sizes(), ctx_.generator, like.options());
+}
+
+}  // namespace vdlab

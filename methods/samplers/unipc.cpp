@@ -1,0 +1,223 @@
+// UniPC (Zhao et al. 2023): the UniP-p predictor with the UniC-p corrector, variants bh1 and bh2, in
+// data or noise prediction, as diffusers' UniPCMultistepScheduler computes it (METHODS.md 1.3).
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "methods/samplers/model_output.h"
+#include "methods/samplers/sampler.h"
+
+namespace vdlab {
+
+namespace {
+
+double log_snr(double ve_sigma) { return std::log(vp_alpha(ve_sigma)) - std::log(vp_sigma(ve_sigma)); }
+
+// One frame's coefficients of x_to = xc x_from - mc m0 - sum_j w[j] (m_j - m0) [- wt (model_t - m0)].
+struct UniCoefficients {
+  double xc = 0, mc = 0, wt = 0;
+  std::vector<double> w;
+};
+
+// A step from VE sigma s_from to s_to; s_hist[k-1] is the sigma of history entry m_k (k = 1..p-1).
+UniCoefficients uni_coefficients(double s_to, double s_from, const std::vector<double>& s_hist, int64_t p,
+                                 bool corrector, bool predict_x0, bool bh1) {
+  const double l_to = log_snr(s_to), l_from = log_snr(s_from);
+  const double h = l_to - l_from;
+  std::vector<double> rks;
+  for (double s : s_hist) rks.push_back((log_snr(s) - l_from) / h);
+  rks.push_back(1.0);
+  const double hh = predict_x0 ? -h : h;
+  const double hphi1 = std::expm1(hh);
+  const double bh = bh1 ? hh : std::expm1(hh);
+  // R[j][c] = rks[c]^j and b[j] = hphi_{j+1} (j+1)! / B(h), as the reference builds them.
+  std::vector<double> R(static_cast<size_t>(p * p)), b(static_cast<size_t>(p));
+  double hphik = hphi1 / hh - 1.0, fact = 1.0;
+  for (int64_t j = 1; j <= p; ++j) {
+    for (int64_t c = 0; c < p; ++c)
+      R[static_cast<size_t>((j - 1) * p + c)] = std::pow(rks[static_cast<size_t>(c)], static_cast<double>(j - 1));
+    b[static_cast<size_t>(j - 1)] = hphik * fact / bh;
+    fact *= static_cast<double>(j + 1);
+    hphik = hphik / hh - 1.0 / fact;
+  }
+  const double a_to = vp_alpha(s_to), sg_to = vp_sigma(s_to);
+  const double a_from = vp_alpha(s_from), sg_from = vp_sigma(s_from);
+  UniCoefficients out;
+  out.xc = predict_x0 ? sg_to / sg_from : a_to / a_from;
+  const double lead = predict_x0 ? a_to : sg_to;
+  out.mc = lead * hphi1;
+  const double cb = lead * bh;
+  std::vector<double> rhos;
+  if (!corrector) {
+    if (p == 2) {
+      rhos = {0.5};  // the reference's fixed shortcut for UniP-2, kept on purpose
+    } else if (p > 2) {
+      std::vector<double> r2;
+      for (int64_t j = 0; j < p - 1; ++j)
+        for (int64_t c = 0; c < p - 1; ++c) r2.push_back(R[static_cast<size_t>(j * p + c)]);
+      rhos = solve_linear(r2, std::vector<double>(b.begin(), b.end() - 1), p - 1);
+    }
+  } else {
+    rhos = p == 1 ? std::vector<double>{0.5} : solve_linear(R, b, p);
+    out.wt = cb * rhos.back();
+  }
+  for (int64_t j = 0; j < p - 1; ++j)
+    out.w.push_back(cb * rhos[static_cast<size_t>(j)] / rks[static_cast<size_t>(j)]);
+  return out;
+}
+
+struct UniPCOptions {
+  CommonOptions common;
+  int64_t order = 2;
+  bool bh1 = false;
+  bool predict_x0 = true;
+  bool lower_order_final = true;
+  bool corrector = true;
+  std::vector<int64_t> disable_corrector;
+  Json resolved;
+};
+
+class UniPC : public Sampler {
+ public:
+  explicit UniPC(UniPCOptions o) : o_(std::move(o)) {}
+
+  std::vector<double> timesteps(const NoiseSchedule& s) const override {
+    return multistep_timesteps(s.num_train_timesteps, o_.common.steps, o_.common.spacing, o_.common.steps_offset);
+  }
+  Json describe() const override { return o_.resolved; }
+
+  at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
+                    SampleStats& stats) const override {
+    const FramePlan plan = make_frame_plan(timesteps(ctx.schedule), ctx, noise, "unipc");
+    const int64_t n = plan.steps();
+    const size_t nf = static_cast<size_t>(plan.size());
+    const std::vector<double> table = sigma_table(ctx.schedule);
+    // VE sigma of every point, per frame; point n is the final sigma.
+    std::vector<std::vector<double>> sig(static_cast<size_t>(n + 1), std::vector<double>(nf));
+    for (int64_t i = 0; i < n; ++i)
+      for (size_t k = 0; k < nf; ++k) sig[static_cast<size_t>(i)][k] = interpolate(table, plan.timesteps[static_cast<size_t>(i)][k]);
+    for (size_t k = 0; k < nf; ++k) sig[static_cast<size_t>(n)][k] = o_.common.final_sigma == "zero" ? 0.0 : table[0];
+
+    // Coefficient tensors of a step from point `from` to `to` with history points `hist`.
+    auto coefficients = [&](int64_t to, int64_t from, const std::vector<int64_t>& hist, int64_t p, bool corr,
+                            const at::Tensor& like) {
+      std::vector<double> xc(nf), mc(nf), wt(nf);
+      std::vector<std::vector<double>> w(static_cast<size_t>(std::max<int64_t>(p - 1, 0)), std::vector<double>(nf));
+      for (size_t k = 0; k < nf; ++k) {
+        std::vector<double> s_hist;
+        for (int64_t q : hist) s_hist.push_back(sig[static_cast<size_t>(q)][k]);
+        UniCoefficients c = uni_coefficients(sig[static_cast<size_t>(to)][k], sig[static_cast<size_t>(from)][k], s_hist,
+                                             p, corr, o_.predict_x0, o_.bh1);
+        xc[k] = c.xc;
+        mc[k] = c.mc;
+        wt[k] = c.wt;
+        for (size_t j = 0; j < c.w.size(); ++j) w[j][k] = c.w[j];
+      }
+      std::vector<at::Tensor> wts;
+      for (const auto& wj : w) wts.push_back(plan.frame_values(wj, like));
+      return std::make_tuple(plan.frame_values(xc, like), plan.frame_values(mc, like), std::move(wts),
+                             plan.frame_values(wt, like));
+    };
+
+    StepDriver driver(denoise, ctx, stats, plan, noise);
+    at::Tensor x = noise;
+    at::Tensor last;
+    std::vector<at::Tensor> history;  // converted outputs, oldest first, at most `order`
+    int64_t this_order = 0, warm = 0;
+    const at::Tensor zeros = o_.predict_x0 ? at::Tensor() : at::zeros_like(noise);
+    for (int64_t i = 0; i < n; ++i) {
+      const at::Tensor out = driver.denoise(x, i);
+      std::vector<double> a(nf), s(nf);
+      for (size_t k = 0; k < nf; ++k) {
+        a[k] = vp_alpha(sig[static_cast<size_t>(i)][k]);
+        s[k] = vp_sigma(sig[static_cast<size_t>(i)][k]);
+      }
+      const at::Tensor at_ = plan.frame_values(a, x), st_ = plan.frame_values(s, x);
+      at::Tensor m;
+      if (o_.predict_x0) {
+        m = predict_x0(out, x, at_, st_, ctx.prediction);
+        if (o_.common.thresholding) m = dynamic_threshold(m, o_.common.threshold_ratio, o_.common.sample_max);
+        m = plan.restore_pinned(noise, m);  // a pinned frame's data prediction is the frame itself
+      } else {
+        m = plan.restore_pinned(zeros, predict_eps(out, x, at_, st_, ctx.prediction));
+      }
+
+      const bool disabled = std::find(o_.disable_corrector.begin(), o_.disable_corrector.end(), i - 1) !=
+                            o_.disable_corrector.end();
+      if (o_.corrector && i > 0 && !disabled && last.defined() && driver.corrector_next()) {
+        // UniC-p: recompute the step from i - 1 to i with the new output m.
+        const int64_t p = this_order;
+        std::vector<int64_t> hist;
+        for (int64_t k = 1; k < p; ++k) hist.push_back(i - 1 - k);
+        auto [xc, mc, w, wt] = coefficients(i, i - 1, hist, p, true, x);
+        const at::Tensor& m0 = history.back();
+        at::Tensor xn = last * xc - m0 * mc;
+        for (int64_t k = 1; k < p; ++k) xn = xn - (history[history.size() - 1 - static_cast<size_t>(k)] - m0) * w[static_cast<size_t>(k - 1)];
+        xn = xn - (m - m0) * wt;
+        x = plan.restore_pinned(noise, xn);
+      }
+      history.push_back(m);
+      if (static_cast<int64_t>(history.size()) > o_.order) history.erase(history.begin());
+
+      this_order = o_.lower_order_final ? std::min(o_.order, n - i) : o_.order;
+      this_order = std::min(this_order, warm + 1);
+      last = x;
+      // UniP-p from i to i + 1.
+      std::vector<int64_t> hist;
+      for (int64_t k = 1; k < this_order; ++k) hist.push_back(i - k);
+      auto [xc, mc, w, wt] = coefficients(i + 1, i, hist, this_order, false, x);
+      const at::Tensor& m0 = history.back();
+      at::Tensor xn = x * xc - m0 * mc;
+      for (int64_t k = 1; k < this_order; ++k) xn = xn - (history[history.size() - 1 - static_cast<size_t>(k)] - m0) * w[static_cast<size_t>(k - 1)];
+      x = driver.finish_step(xn, i, &history);
+      warm = std::min(warm + 1, o_.order);
+    }
+    return x;
+  }
+
+ private:
+  UniPCOptions o_;
+};
+
+}  // namespace
+
+void register_unipc(SamplerRegistry& registry) {
+  ParamSpecs specs = CommonOptions::specs("linspace", "zero");
+  specs.push_back({"order", 2, "solver order p of UniP-p / UniC-p (1 to 3)", {}, {}});
+  specs.push_back({"variant", "bh2", "B(h): bh1 = h, bh2 = e^h - 1", {"bh1", "bh2"}, {}});
+  specs.push_back({"predict_x0", true, "data prediction (true) or noise prediction (false)", {}, {}});
+  specs.push_back({"lower_order_final", true, "lower the order over the last steps (min(order, steps left))", {}, {}});
+  specs.push_back({"corrector", true, "run the UniC corrector after each step but the last", {}, {}});
+  specs.push_back({"disable_corrector", Json::array(), "step indices whose result is not corrected", {}, {}});
+  registry.add({"unipc", "UniPC multistep predictor-corrector (bh1/bh2, orders 1-3), as diffusers", specs,
+                 [](const Params& p) -> SamplerPtr {
+                   UniPCOptions o;
+                   o.common = CommonOptions::from(p);
+                   o.order = p.get<int64_t>("order");
+                   o.bh1 = p.get<std::string>("variant") == "bh1";
+                   o.predict_x0 = p.get<bool>("predict_x0");
+                   o.lower_order_final = p.get<bool>("lower_order_final");
+                   o.corrector = p.get<bool>("corrector");
+                   o.disable_corrector = p.get<std::vector<int64_t>>("disable_corrector");
+                   if (o.order < 1 || o.order > 3) p.fail("order", "must be 1, 2 or 3, got " + std::to_string(o.order));
+                   const bool zero = o.common.final_sigma == "zero";
+                   // These combinations divide by lambda = inf at sigma 0: the reference returns NaN.
+                   if (zero && o.bh1)
+                     p.fail("variant", "bh1 with final_sigma zero is undefined (B(h) = h is infinite at sigma 0 and "
+                                       "the reference returns NaN); use variant bh2 or final_sigma sigma_min");
+                   if (zero && !o.predict_x0)
+                     p.fail("predict_x0", "noise prediction with final_sigma zero is undefined (the reference "
+                                          "returns NaN); use predict_x0 true or final_sigma sigma_min");
+                   if (zero && !o.lower_order_final && o.order > 1)
+                     p.fail("lower_order_final", "false with order > 1 and final_sigma zero is undefined (r_k = 0 "
+                                                 "at sigma 0, the reference returns NaN); use lower_order_final true "
+                                                 "or final_sigma sigma_min");
+                   o.resolved = p.json();
+                   o.resolved["name"] = "unipc";
+                   return std::make_shared<UniPC>(std::move(o));
+                 }});
+}
+
+}  // namespace vdlab
