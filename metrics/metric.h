@@ -23,6 +23,7 @@ struct MetricContext {
   std::string cache_dir;    // reference statistics cache (HDF5)
   std::string device = "cpu";
   uint64_t seed = 0;        // for protocols that draw (random clip offsets)
+  std::string features_dir; // when set, extractor metrics store the generated set's features here (per cell)
 };
 
 class Metric {

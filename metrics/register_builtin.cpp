@@ -1,4 +1,5 @@
 // The one place built-in metrics are registered.
+#include "metrics/builtin_metrics.h"
 #include "metrics/metric.h"
 
 namespace vdlab {
@@ -7,6 +8,10 @@ void register_builtin_metrics() {
   static bool done = false;
   if (done) return;
   done = true;
+  MetricRegistry& r = metric_registry();
+  register_frechet_metrics(r);  // fid, fvd
+  register_clip_metrics(r);     // clip_sim, fc
+  register_pixel_metrics(r);    // mm, flow_motion, stability
 }
 
 }  // namespace vdlab

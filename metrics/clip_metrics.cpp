@@ -1,0 +1,159 @@
+// CLIP-SIM (frame-text cosine) and frame consistency (consecutive-frame cosine) with a CLIP ViT-B/32
+// TorchScript module, CLIP's image preprocessing and the C++ BPE tokenizer.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "core/log.h"
+#include "metrics/builtin_metrics.h"
+#include "metrics/extractors/extractor.h"
+#include "metrics/text/clip_tokenizer.h"
+
+namespace vdlab {
+
+namespace {
+
+const char* kClipName = "clip-vit-b32";
+
+double dot(const float* a, const float* b, int n) {
+  double s = 0;
+  for (int i = 0; i < n; ++i) s += double(a[i]) * double(b[i]);
+  return s;
+}
+
+std::string convention_suffix(double scale, bool clamp) {
+  std::string s;
+  if (scale != 1.0) {
+    std::ostringstream o;
+    o << "/x" << scale;
+    s += o.str();
+  }
+  if (clamp) s += "/clamped";
+  return s;
+}
+
+MetricValue skipped(const std::string& key, const std::string& reason, Json protocol) {
+  MetricValue v;
+  v.key = key;
+  v.skipped = true;
+  v.skip_reason = reason;
+  v.higher_is_better = true;
+  v.protocol = std::move(protocol);
+  log_warn(key + " skipped: " + reason);
+  return v;
+}
+
+std::unique_ptr<Extractor> open_clip(const MetricContext& ctx, std::string& reason) {
+  const std::string path = find_standard_extractor(ctx.weights_dir, kClipName);
+  if (path.empty()) {
+    reason = ctx.weights_dir.empty()
+                 ? "no weights folder is set (--weights or VDLAB_WEIGHTS); CLIP is third-party and not shipped"
+                 : std::string("no clip-vit-b32.pt or ViT-B-32.pt in ") + ctx.weights_dir +
+                       " (scripts/fetch-weights.sh and scripts/export_clip.py make one)";
+    return nullptr;
+  }
+  return Extractor::load(path, ExtractorInterface::clip, kClipName, ctx.device);
+}
+
+double finish(double raw, double scale, bool clamp) {
+  const double v = clamp ? std::max(raw, 0.0) : raw;
+  return v * scale;
+}
+
+class ClipSimMetric : public Metric {
+ public:
+  explicit ClipSimMetric(const Params& p) : scale_(p.get<double>("scale")), clamp_(p.get<bool>("clamp")) {}
+
+  std::vector<MetricValue> compute(const VideoSet&, const VideoSet& fake, MetricContext& ctx) override {
+    const std::string key = std::string("clip_sim[") + kClipName + convention_suffix(scale_, clamp_) + "]";
+    Json protocol{{"metric", "clip_sim"}, {"scale", scale_}, {"clamp", clamp_},
+                  {"aggregate", "mean over frames, then over videos, of cos(frame, caption)"},
+                  {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
+    if (fake.captions.size() != fake.videos.size() ||
+        std::any_of(fake.captions.begin(), fake.captions.end(), [](const std::string& c) { return c.empty(); }))
+      return {skipped(key, "the generated videos do not all have captions", protocol)};
+    std::string reason;
+    auto ex = open_clip(ctx, reason);
+    if (!ex) return {skipped(key, reason, protocol)};
+    const std::string vocab = find_clip_vocab(ctx.weights_dir);
+    if (vocab.empty())
+      return {skipped(key, "bpe_simple_vocab_16e6.txt.gz is not in the weights folder (or $VDLAB_CLIP_VOCAB)", protocol)};
+    protocol["extractor"] = ex->info().to_json();
+    protocol["tokenizer_vocab"] = vocab;
+    const ClipTokenizer tokenizer(vocab);
+    std::vector<std::vector<std::int64_t>> tokens;
+    for (const auto& c : fake.captions) tokens.push_back(tokenizer.tokenize(c));
+    const Features text = ex->clip_text_embeddings(tokens);
+    MetricValue v;
+    v.key = key;
+    v.higher_is_better = true;
+    double total = 0;
+    for (std::size_t i = 0; i < fake.videos.size(); ++i) {
+      const Features img = ex->clip_image_embeddings(fake.videos[i]);
+      if (img.cols != text.cols) throw ExtractorError(ex->info().path + ": image and text embeddings differ in size");
+      double s = 0;
+      for (int f = 0; f < img.rows; ++f) s += finish(dot(img.row(f), text.row(int(i)), img.cols), scale_, clamp_);
+      v.per_sample.push_back(s / img.rows);
+      total += v.per_sample.back();
+    }
+    v.value = total / double(fake.videos.size());
+    protocol["n_fake"] = fake.videos.size();
+    v.protocol = protocol;
+    return {v};
+  }
+
+ private:
+  double scale_;
+  bool clamp_;
+};
+
+class FrameConsistencyMetric : public Metric {
+ public:
+  explicit FrameConsistencyMetric(const Params& p) : scale_(p.get<double>("scale")), clamp_(p.get<bool>("clamp")) {}
+
+  std::vector<MetricValue> compute(const VideoSet&, const VideoSet& fake, MetricContext& ctx) override {
+    const std::string key = std::string("fc[") + kClipName + convention_suffix(scale_, clamp_) + "]";
+    Json protocol{{"metric", "fc"}, {"scale", scale_}, {"clamp", clamp_},
+                  {"aggregate", "mean over consecutive frame pairs, then over videos, of cos(frame f, frame f+1)"},
+                  {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
+    std::string reason;
+    auto ex = open_clip(ctx, reason);
+    if (!ex) return {skipped(key, reason, protocol)};
+    protocol["extractor"] = ex->info().to_json();
+    MetricValue v;
+    v.key = key;
+    v.higher_is_better = true;
+    double total = 0;
+    for (const Video& video : fake.videos) {
+      if (video.frames < 2) return {skipped(key, "a generated video has fewer than 2 frames", protocol)};
+      const Features img = ex->clip_image_embeddings(video);
+      double s = 0;
+      for (int f = 0; f + 1 < img.rows; ++f) s += finish(dot(img.row(f), img.row(f + 1), img.cols), scale_, clamp_);
+      v.per_sample.push_back(s / (img.rows - 1));
+      total += v.per_sample.back();
+    }
+    if (fake.videos.empty()) return {skipped(key, "an empty video set", protocol)};
+    v.value = total / double(fake.videos.size());
+    protocol["n_fake"] = fake.videos.size();
+    v.protocol = protocol;
+    return {v};
+  }
+
+ private:
+  double scale_;
+  bool clamp_;
+};
+
+}  // namespace
+
+void register_clip_metrics(MetricRegistry& r) {
+  const ParamSpecs conventions = {
+      {"scale", 1.0, "multiply values (1 = the raw cosine; 100 = the x100 convention, named in the key)"},
+      {"clamp", false, "clamp cosines below 0 to 0 (named in the key)"}};
+  r.add({"clip_sim", "CLIP-SIM: mean cosine between frames and their video's caption; key clip_sim[clip-vit-b32]",
+         conventions, [](const Params& p) -> MetricPtr { return std::make_shared<ClipSimMetric>(p); }});
+  r.add({"fc", "frame consistency: mean CLIP cosine between consecutive frames; key fc[clip-vit-b32]", conventions,
+         [](const Params& p) -> MetricPtr { return std::make_shared<FrameConsistencyMetric>(p); }});
+}
+
+}  // namespace vdlab

@@ -1,0 +1,328 @@
+// FID (per frame) and FVD (stylegan-v and center-crop protocols) over TorchScript extractors, with
+// reference statistics cached by split hash, protocol and extractor hash.
+#include <filesystem>
+#include <functional>
+#include <random>
+
+#include "core/hash.h"
+#include "core/log.h"
+#include "metrics/builtin_metrics.h"
+#include "metrics/extractors/extractor.h"
+#include "metrics/extractors/tiny_extractors.h"
+#include "metrics/frechet.h"
+#include "metrics/stats_cache.h"
+
+namespace vdlab {
+
+std::string video_set_hash(const VideoSet& set) {
+  if (!set.content_hash.empty()) return set.content_hash;
+  Sha256 h;
+  for (const Video& v : set.videos) {
+    const int dims[3] = {v.frames, v.height, v.width};
+    h.update(dims, sizeof dims);
+    h.update(v.data.data(), v.data.size());
+  }
+  return h.hex();
+}
+
+std::string find_standard_extractor(const std::string& weights_dir, const std::string& name) {
+  std::vector<std::string> files;
+  if (name == "inception-2015-12-05") files = {"inception-2015-12-05.pt"};
+  else if (name == "i3d") files = {"i3d_torchscript.pt"};
+  else if (name == "clip-vit-b32") files = {"clip-vit-b32.pt", "ViT-B-32.pt"};
+  for (const auto& f : files)
+    if (!weights_dir.empty() && std::filesystem::exists(weights_dir + "/" + f)) return weights_dir + "/" + f;
+  return "";
+}
+
+namespace {
+
+std::string file_safe(const std::string& key) {
+  std::string s = key;
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  return s;
+}
+
+MetricValue skipped_value(const std::string& key, const std::string& reason, Json protocol, bool higher_is_better) {
+  MetricValue v;
+  v.key = key;
+  v.skipped = true;
+  v.skip_reason = reason;
+  v.higher_is_better = higher_is_better;
+  v.protocol = std::move(protocol);
+  log_warn(key + " skipped: " + reason);
+  return v;
+}
+
+// A standard extractor from the weights folder, or a tiny one trained into the cache folder. Returns null
+// with `reason` set when the file is not there (the metric is then skipped); a wrong interface throws.
+std::unique_ptr<Extractor> open_extractor(const std::string& name, ExtractorInterface interface,
+                                          const MetricContext& ctx, const Json& tiny_train, std::string& reason) {
+  if (name.rfind("tiny-", 0) == 0) {
+    if (ctx.cache_dir.empty()) {
+      reason = "the tiny extractors are trained into the cache folder, and none is set (--cache)";
+      return nullptr;
+    }
+    const TinyTrainResult t = ensure_tiny_extractor(TinyTrainConfig::make(name, tiny_train), ctx.cache_dir);
+    return Extractor::load(t.path, interface, name, ctx.device);
+  }
+  if (ctx.weights_dir.empty()) {
+    reason = "no weights folder is set (--weights or VDLAB_WEIGHTS); the " + name +
+             " extractor is third-party and not shipped: scripts/fetch-weights.sh downloads it";
+    return nullptr;
+  }
+  const std::string path = find_standard_extractor(ctx.weights_dir, name);
+  if (path.empty()) {
+    reason = "extractor " + name + " not found in " + ctx.weights_dir +
+             " (scripts/fetch-weights.sh downloads it on a machine with internet)";
+    return nullptr;
+  }
+  return Extractor::load(path, interface, name, ctx.device);
+}
+
+// The reference set's statistics: from the cache when every key matches, else computed and stored.
+FeatureStats reference_stats(const StatsKey& key, const MetricContext& ctx, const std::function<FeatureStats()>& compute,
+                             Json& protocol) {
+  StatsCache cache(ctx.cache_dir);
+  if (auto cached = cache.load(key)) {
+    protocol["reference_stats"] = "cached";
+    protocol["reference_stats_file"] = cache.path(key);
+    log_info("reference statistics reused from " + cache.path(key));
+    return *cached;
+  }
+  FeatureStats stats = compute();
+  const std::string file = cache.store(key, stats);
+  protocol["reference_stats"] = cache.enabled() ? "computed" : "computed (no cache folder)";
+  if (!file.empty()) protocol["reference_stats_file"] = file;
+  return stats;
+}
+
+void store_fake_features(const MetricContext& ctx, const std::string& key, const Features& f, Json& protocol) {
+  if (ctx.features_dir.empty()) return;
+  const std::string path = ctx.features_dir + "/" + file_safe(key) + ".h5";
+  write_features(path, key, f, protocol);
+  protocol["features_file"] = path;
+}
+
+void add_features(FeatureStats& stats, const Features& f) {
+  if (f.rows == 0) return;
+  if (stats.dim() == 0) stats = FeatureStats(f.cols);
+  stats.add(f.data.data(), std::size_t(f.rows));
+}
+
+void append_features(Features& all, const Features& part) {
+  if (all.rows == 0) {
+    all = part;
+    return;
+  }
+  all.data.insert(all.data.end(), part.data.begin(), part.data.end());
+  all.rows += part.rows;
+}
+
+Json set_shape(const VideoSet& s) {
+  long frames = 0;
+  for (const Video& v : s.videos) frames += v.frames;
+  Json j{{"videos", s.videos.size()}, {"frames_total", frames}};
+  if (!s.videos.empty())
+    j.update(Json{{"frames", s.videos[0].frames}, {"height", s.videos[0].height}, {"width", s.videos[0].width}});
+  return j;
+}
+
+void fill_result(MetricValue& v, const FrechetResult& r, Json& protocol) {
+  v.value = r.value;
+  protocol["mean_term"] = r.mean_term;
+  protocol["trace_real"] = r.trace1;
+  protocol["trace_fake"] = r.trace2;
+  protocol["trace_sqrt_product"] = r.trace_sqrt;
+  protocol["retried_with_eps"] = r.retried;
+}
+
+class FidMetric : public Metric {
+ public:
+  explicit FidMetric(const Params& p)
+      : extractor_(p.get<std::string>("extractor")),
+        estimator_(covariance_estimator_from_string(p.get<std::string>("estimator"))),
+        batch_(p.get<int>("batch")),
+        tiny_train_(p.at("tiny_train")) {
+    if (batch_ < 1) p.fail("batch", "must be at least 1");
+  }
+
+  std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
+    const std::string key =
+        "fid[" + extractor_ + (estimator_ == CovarianceEstimator::unbiased ? "" : "/" + to_string(estimator_)) + "]";
+    Json protocol{{"metric", "fid"}, {"protocol", "per-frame"}, {"estimator", to_string(estimator_)},
+                  {"input", "uint8 frames, NCHW, [0, 255]"}};
+    std::string reason;
+    auto ex = open_extractor(extractor_, ExtractorInterface::image, ctx, tiny_train_, reason);
+    if (!ex) return {skipped_value(key, reason, protocol, false)};
+    protocol["extractor"] = ex->info().to_json();
+    if (real.videos.empty() || fake.videos.empty())
+      return {skipped_value(key, "an empty video set", protocol, false)};
+
+    const StatsKey sk{video_set_hash(real), Json{{"metric", "fid"}, {"frames", "all"}, {"input", "uint8"}},
+                      ex->info().sha256};
+    const FeatureStats ref = reference_stats(sk, ctx, [&] {
+      FeatureStats s;
+      for (const Video& v : real.videos) add_features(s, ex->frame_features(v, batch_));
+      return s;
+    }, protocol);
+    FeatureStats gen;
+    Features all;
+    for (const Video& v : fake.videos) {
+      const Features f = ex->frame_features(v, batch_);
+      add_features(gen, f);
+      if (!ctx.features_dir.empty()) append_features(all, f);
+    }
+    protocol["real"] = set_shape(real);
+    protocol["fake"] = set_shape(fake);
+    protocol["n_real_vectors"] = ref.count();
+    protocol["n_fake_vectors"] = gen.count();
+    protocol["feature_dim"] = gen.dim();
+    MetricValue v;
+    v.key = key;
+    v.higher_is_better = false;
+    fill_result(v, frechet_distance(ref, gen, estimator_), protocol);
+    store_fake_features(ctx, key, all, protocol);
+    v.protocol = protocol;
+    return {v};
+  }
+
+ private:
+  std::string extractor_;
+  CovarianceEstimator estimator_;
+  int batch_;
+  Json tiny_train_;
+};
+
+class FvdMetric : public Metric {
+ public:
+  explicit FvdMetric(const Params& p)
+      : extractor_(p.get<std::string>("extractor")),
+        protocol_(p.get<std::string>("protocol")),
+        frames_(p.get<int>("frames")),
+        batch_(p.get<int>("batch")),
+        tiny_train_(p.at("tiny_train")) {
+    const std::string est = p.get<std::string>("estimator");
+    default_estimator_ = protocol_ == "stylegan-v" ? CovarianceEstimator::biased : CovarianceEstimator::unbiased;
+    estimator_ = est == "protocol" ? default_estimator_ : covariance_estimator_from_string(est);
+    if (frames_ < 2) p.fail("frames", "must be at least 2");
+    if (batch_ < 1) p.fail("batch", "must be at least 1");
+  }
+
+  std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
+    std::string key = "fvd[" + extractor_;
+    if (protocol_ != "stylegan-v") key += "/" + protocol_;
+    if (frames_ != 16) key += "/f" + std::to_string(frames_);
+    if (estimator_ != default_estimator_) key += "/" + to_string(estimator_);
+    key += "]";
+    const bool stylegan = protocol_ == "stylegan-v";
+    Json protocol{{"metric", "fvd"},     {"protocol", protocol_}, {"estimator", to_string(estimator_)},
+                  {"frames", frames_},   {"stride", 1},
+                  {"input", stylegan ? "uint8 [0, 255], rescale and resize on"
+                                     : "shorter side 224 bilinear, centre crop 224, [-1, 1], rescale and resize off"},
+                  {"real_offsets", stylegan ? "random per clip, seeded" : "first frame"}};
+    if (stylegan) protocol["seed"] = ctx.seed;
+    std::string reason;
+    auto ex = open_extractor(extractor_, ExtractorInterface::video, ctx, tiny_train_, reason);
+    if (!ex) return {skipped_value(key, reason, protocol, false)};
+    protocol["extractor"] = ex->info().to_json();
+    for (const VideoSet* s : {&real, &fake}) {
+      if (s->videos.empty()) return {skipped_value(key, "an empty video set", protocol, false)};
+      for (const Video& v : s->videos)
+        if (v.frames < frames_)
+          return {skipped_value(key,
+                                std::string(s == &real ? "a real" : "a generated") + " video has " +
+                                    std::to_string(v.frames) + " frames; the protocol needs " + std::to_string(frames_),
+                                protocol, false)};
+    }
+    const VideoInput input = stylegan ? VideoInput::raw_0_255 : VideoInput::center_crop_224;
+    Json stats_protocol{{"metric", "fvd"}, {"protocol", protocol_}, {"frames", frames_}};
+    if (stylegan) stats_protocol["seed"] = ctx.seed;
+    const StatsKey sk{video_set_hash(real), stats_protocol, ex->info().sha256};
+    const FeatureStats ref = reference_stats(sk, ctx, [&] {
+      std::vector<int> offsets;
+      std::mt19937_64 rng(ctx.seed ^ 0xF7Dull);
+      for (const Video& v : real.videos)
+        offsets.push_back(stylegan ? std::uniform_int_distribution<int>(0, v.frames - frames_)(rng) : 0);
+      FeatureStats s;
+      features_of(*ex, real, offsets, input, [&](const Features& f) { add_features(s, f); });
+      return s;
+    }, protocol);
+    FeatureStats gen;
+    Features all;
+    features_of(*ex, fake, std::vector<int>(fake.videos.size(), 0), input, [&](const Features& f) {
+      add_features(gen, f);
+      if (!ctx.features_dir.empty()) append_features(all, f);
+    });
+    protocol["real"] = set_shape(real);
+    protocol["fake"] = set_shape(fake);
+    protocol["n_real_clips"] = ref.count();
+    protocol["n_fake_clips"] = gen.count();
+    protocol["feature_dim"] = gen.dim();
+    MetricValue v;
+    v.key = key;
+    v.higher_is_better = false;
+    fill_result(v, frechet_distance(ref, gen, estimator_), protocol);
+    store_fake_features(ctx, key, all, protocol);
+    v.protocol = protocol;
+    return {v};
+  }
+
+ private:
+  // Batches of clips of one shape each.
+  void features_of(const Extractor& ex, const VideoSet& set, const std::vector<int>& offsets, VideoInput input,
+                   const std::function<void(const Features&)>& sink) const {
+    std::vector<const Video*> batch;
+    std::vector<int> first;
+    auto flush = [&] {
+      if (batch.empty()) return;
+      sink(ex.clip_features(batch, first, frames_, input));
+      batch.clear();
+      first.clear();
+    };
+    for (std::size_t i = 0; i < set.videos.size(); ++i) {
+      const Video& v = set.videos[i];
+      if (!batch.empty() && (batch.size() >= std::size_t(batch_) || v.height != batch[0]->height ||
+                             v.width != batch[0]->width))
+        flush();
+      batch.push_back(&v);
+      first.push_back(offsets[i]);
+    }
+    flush();
+  }
+
+  std::string extractor_, protocol_;
+  int frames_, batch_;
+  CovarianceEstimator estimator_, default_estimator_;
+  Json tiny_train_;
+};
+
+}  // namespace
+
+void register_frechet_metrics(MetricRegistry& r) {
+  r.add({"fid",
+         "Frechet inception distance over all frames (per-frame FID); key fid[<extractor>]",
+         {{"extractor", "inception-2015-12-05",
+           "inception-2015-12-05 (weights folder) or tiny-inception (trained by vdlab on moving-shapes)",
+           {"inception-2015-12-05", "tiny-inception"}},
+          {"estimator", "unbiased", "covariance estimator: unbiased (N - 1, pytorch-fid, clean-fid) or biased (N)",
+           {"unbiased", "biased"}},
+          {"batch", 64, "frames per extractor call"},
+          {"tiny_train", Json::object(), "training overrides for tiny-inception (steps, clips, batch, lr, seed)"}},
+         [](const Params& p) -> MetricPtr { return std::make_shared<FidMetric>(p); }});
+  r.add({"fvd",
+         "Frechet video distance over 16-frame clips; key fvd[<extractor>(/center-crop)]",
+         {{"extractor", "i3d", "i3d (i3d_torchscript.pt in the weights folder) or tiny-i3d (trained by vdlab)",
+           {"i3d", "tiny-i3d"}},
+          {"protocol", "stylegan-v", "stylegan-v (uint8, module resizes, random real offsets, biased) or center-crop",
+           {"stylegan-v", "center-crop"}},
+          {"frames", 16, "frames per clip"},
+          {"estimator", "protocol", "covariance estimator: the protocol's, biased or unbiased",
+           {"protocol", "biased", "unbiased"}},
+          {"batch", 8, "clips per extractor call"},
+          {"tiny_train", Json::object(), "training overrides for tiny-i3d (steps, clips, batch, lr, seed)"}},
+         [](const Params& p) -> MetricPtr { return std::make_shared<FvdMetric>(p); }});
+}
+
+}  // namespace vdlab
