@@ -4,6 +4,8 @@
 namespace vdlab {
 
 void register_moving_shapes(DatasetRegistry& registry);
+void register_video_folder(DatasetRegistry& registry);
+void register_clip_store(DatasetRegistry& registry);
 
 void register_builtin_datasets() {
   static bool done = false;
@@ -11,6 +13,8 @@ void register_builtin_datasets() {
   done = true;
   DatasetRegistry& r = dataset_registry();
   register_moving_shapes(r);
+  register_video_folder(r);
+  register_clip_store(r);
 }
 
 }  // namespace vdlab

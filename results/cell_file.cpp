@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "results/atomic_file.h"
-#include "results/hdf5_util.h"
+#include "core/atomic_file.h"
+#include "core/hdf5_util.h"
 
 namespace vdlab {
 

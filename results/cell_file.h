@@ -6,7 +6,7 @@
 //                     dataset per_sample (float64) when the metric has per-sample values
 //   /samples          uint8 [N, F, H, W, 3] (optional), chunked per video, shuffled, deflated
 //   /captions         the captions the samples were generated for (optional)
-// Files are written under a temporary name and renamed when complete (results/atomic_file.h).
+// Files are written under a temporary name and renamed when complete (core/atomic_file.h).
 #include <string>
 #include <vector>
 

@@ -14,7 +14,7 @@
 #include "methods/method.h"
 #include "methods/video_tensor.h"
 #include "metrics/metric.h"
-#include "results/atomic_file.h"
+#include "core/atomic_file.h"
 #include "results/cell_file.h"
 #include "runners/provenance.h"
 

@@ -19,7 +19,7 @@
 #include "methods/method.h"
 #include "methods/noise/noise_init.h"
 #include "metrics/metric.h"
-#include "results/atomic_file.h"
+#include "core/atomic_file.h"
 #include "runners/cell_runner.h"
 #include "runners/experiment.h"
 #include "runners/provenance.h"

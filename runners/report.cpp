@@ -9,7 +9,7 @@
 
 #include "core/log.h"
 #include "datasets/video_io.h"
-#include "results/atomic_file.h"
+#include "core/atomic_file.h"
 #include "results/cell_file.h"
 
 namespace vdlab {

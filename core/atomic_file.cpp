@@ -1,9 +1,12 @@
-#include "results/atomic_file.h"
+#include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/error.h"
@@ -13,8 +16,9 @@ namespace vdlab {
 namespace fs = std::filesystem;
 
 AtomicFile::AtomicFile(std::string final_path) : final_(std::move(final_path)) {
-  // The pid keeps two writers (which must not happen, but may after a requeue) from sharing a temp name.
-  temp_ = final_ + ".tmp-" + std::to_string(::getpid());
+  // Host and pid keep two writers (which must not happen, but may after a requeue) from sharing a temp
+  // name, and let a later run tell a dead writer's leftovers from a live writer's file.
+  temp_ = final_ + temp_marker() + std::to_string(::getpid());
   const fs::path parent = fs::path(final_).parent_path();
   if (!parent.empty()) fs::create_directories(parent);
 }
@@ -41,12 +45,25 @@ void AtomicFile::commit() {
   fsync_path(parent.empty() ? "." : parent.string(), O_RDONLY | O_DIRECTORY);
 }
 
+std::string temp_marker() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(".tmp-") + host + "-";
+}
+
 int remove_stale_temp_files(const std::string& dir) {
   int removed = 0;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return 0;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.path().filename().string().find(".tmp-") != std::string::npos && fs::remove(entry.path(), ec)) ++removed;
+  const std::string marker = temp_marker();
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.find(marker);
+    if (at == std::string::npos) continue;  // another host's writer: not ours to judge
+    const pid_t pid = pid_t(std::atol(name.c_str() + at + marker.size()));
+    const bool alive = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+    if (!alive && fs::remove(entry.path(), ec)) ++removed;
+  }
   return removed;
 }
 

@@ -23,7 +23,9 @@ class AtomicFile {
   bool committed_ = false;
 };
 
-// Removes temp files left by killed writers in `dir` (names containing ".tmp-").
+// ".tmp-<host>-": temp files are "<final>.tmp-<host>-<pid>".
+std::string temp_marker();
+// Removes temp files in `dir` left by writers on this host whose process is gone.
 int remove_stale_temp_files(const std::string& dir);
 
 }  // namespace vdlab

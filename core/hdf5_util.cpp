@@ -1,4 +1,4 @@
-#include "results/hdf5_util.h"
+#include "core/hdf5_util.h"
 
 namespace vdlab::h5 {
 

@@ -1,0 +1,141 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "core/error.h"
+#include "runners/experiment.h"
+#include "runners/test_method.h"
+#include "runners/yaml_json.h"
+
+namespace vdlab {
+namespace {
+
+// An analytic backbone keeps these tests free of training.
+const char* kExperiment = R"(
+name: planner
+backbone: {name: diffusers-test}
+dataset: {name: moving-shapes, split: test, clips: 4, frames: 4, size: 16}
+variants:
+  - {method: test-constant, value: [0.1, 0.2], steps: 10}
+  - {method: test-constant, label: paired, zip: {value: [0.3, 0.4], steps: [5, 6]}}
+  - {method: test-constant, noise: {name: ar1, rho: [0.4, 0.85]}, tags: [a, b]}
+seeds: [0, 1]
+)";
+
+// The same experiment with keys reordered and another YAML style.
+const char* kReordered = R"(
+seeds:
+  - 0
+  - 1
+variants:
+  - steps: 10
+    value: [0.1, 0.2]
+    method: test-constant
+  - zip: {steps: [5, 6], value: [0.3, 0.4]}
+    label: paired
+    method: test-constant
+  - tags: [a, b]
+    noise: {rho: [0.4, 0.85], name: ar1}
+    method: test-constant
+dataset: {size: 16, frames: 4, clips: 4, split: test, name: moving-shapes}
+backbone:
+  name: diffusers-test
+name: planner
+)";
+
+std::map<std::string, std::string> hashes(const Experiment& e) {
+  std::map<std::string, std::string> out;
+  for (const auto& c : plan_cells(e)) out[c.label + "/" + std::to_string(c.seed)] = c.hash;
+  return out;
+}
+
+class PlannerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::register_test_method(); }
+  Experiment parse(const std::string& text, const std::vector<std::string>& overrides = {}) {
+    return parse_experiment(parse_yaml(text, "test.yaml"), "test.yaml", overrides);
+  }
+};
+
+TEST_F(PlannerTest, ListsExpandIntoGridsAndZipsPair) {
+  const auto cells = plan_cells(parse(kExperiment));
+  ASSERT_EQ(cells.size(), 12u);  // (2 + 2 + 2 variants) x 2 seeds
+  std::vector<std::string> labels;
+  for (const auto& c : cells)
+    if (c.seed == 0) labels.push_back(c.label);
+  EXPECT_EQ(labels, (std::vector<std::string>{"test-constant-value=0.1", "test-constant-value=0.2",
+                                              "paired-steps=5-value=0.3", "paired-steps=6-value=0.4",
+                                              "test-constant-rho=0.4", "test-constant-rho=0.85"}));
+  EXPECT_EQ(cells[4].config["variant"]["steps"], 5);
+  EXPECT_EQ(cells[4].config["variant"]["value"], 0.3);
+  // A list-typed parameter stays a list.
+  EXPECT_EQ(cells[8].config["variant"]["tags"], (Json{"a", "b"}));
+  EXPECT_EQ(cells[10].config["variant"]["noise"], (Json{{"name", "ar1"}, {"rho", 0.85}}));
+}
+
+TEST_F(PlannerTest, HashesIgnoreKeyOrderAndFormatting) {
+  EXPECT_EQ(hashes(parse(kExperiment)), hashes(parse(kReordered)));
+  // And the same file twice gives the same ids.
+  const auto a = plan_cells(parse(kExperiment)), b = plan_cells(parse(kExperiment));
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
+}
+
+TEST_F(PlannerTest, ChangingOneValueChangesExactlyTheCellsItTouches) {
+  const auto before = hashes(parse(kExperiment));
+  const auto after = hashes(parse(kExperiment, {"variants.2.noise.rho=[0.4, 0.9]"}));
+  int changed = 0;
+  for (const auto& kv : before) {
+    if (!after.count(kv.first)) {
+      ++changed;  // the rho=0.85 cells became rho=0.9 cells
+      EXPECT_NE(kv.first.find("rho=0.85"), std::string::npos) << kv.first;
+    } else {
+      EXPECT_EQ(after.at(kv.first), kv.second) << kv.first;
+    }
+  }
+  EXPECT_EQ(changed, 2);
+  // A value changed inside every variant changes every cell.
+  const auto all = hashes(parse(kExperiment, {"dataset.clips=5"}));
+  for (const auto& kv : before) EXPECT_NE(all.at(kv.first), kv.second);
+  // An override of a variant field reaches every variant, and an equal value changes nothing.
+  EXPECT_EQ(hashes(parse(kExperiment, {"variants.0.steps=10"})), before);
+}
+
+TEST_F(PlannerTest, OverridesReachEveryVariant) {
+  const auto cells = plan_cells(parse(kExperiment, {"steps=7", "seeds=[3]"}));
+  for (const auto& c : cells) {
+    EXPECT_EQ(c.config["variant"]["steps"], 7);
+    EXPECT_EQ(c.seed, 3u);
+  }
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST_F(PlannerTest, BadInputNamesTheCulprit) {
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constant}\nseeds: [0]\n"); }).substr(0, 14),
+            "test.yaml:2:1:");
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constant, vaule: 1}]"); }),
+            "variants[0].vaule: unknown field (did you mean 'value'?)");
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constant}]\nseed: [0]"); }),
+            "test.yaml: seed: unknown field (did you mean 'seeds'?)");
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constnt}]"); }),
+            "variants[0].method: unknown method 'test-constnt' (did you mean 'test-constant'?)");
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constant, noise: {name: ar2}}]"); }),
+            "variants[0].noise: unknown noise init 'ar2' (did you mean 'ar1'?)");
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constant, steps: ten}]"); }),
+            "variants[0].steps: expected integer, got string \"ten\"");
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constant, noise: {rho: high, name: ar1}}]"); }),
+            "variants[0].noise.rho: expected number, got string \"high\"");
+  EXPECT_EQ(error_of([&] { parse("dataset: {name: moving-shapes, clip: 3}\nvariants: [{method: test-constant}]"); })
+                .substr(0, 47),
+            "dataset.clip: unknown field (did you mean 'clips'");
+}
+
+}  // namespace
+}  // namespace vdlab
