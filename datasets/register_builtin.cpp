@@ -6,6 +6,7 @@ namespace vdlab {
 void register_moving_shapes(DatasetRegistry& registry);
 void register_video_folder(DatasetRegistry& registry);
 void register_clip_store(DatasetRegistry& registry);
+void register_moving_fashion_mnist(DatasetRegistry& registry);
 
 void register_builtin_datasets() {
   static bool done = false;
@@ -15,6 +16,7 @@ void register_builtin_datasets() {
   register_moving_shapes(r);
   register_video_folder(r);
   register_clip_store(r);
+  register_moving_fashion_mnist(r);
 }
 
 }  // namespace vdlab
