@@ -7,8 +7,8 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
-#include "results/atomic_file.h"
-#include "results/hdf5_util.h"
+#include "core/atomic_file.h"
+#include "core/hdf5_util.h"
 
 namespace vdlab {
 

@@ -1,0 +1,83 @@
+// vdlab's own tiny extractors: trained on moving-shapes, exported with the standard interfaces, cached by
+// config hash, and named in the metric keys. Short training configs keep this fast.
+#include <gtest/gtest.h>
+
+#include "core/hash.h"
+#include "datasets/clip_source.h"
+#include "metrics/builtin_metrics.h"
+#include "metrics/extractors/extractor.h"
+#include "metrics/extractors/tiny_extractors.h"
+#include "metrics_support.h"
+
+namespace vdlab {
+namespace {
+
+const Json kQuick = {{"steps", 25}, {"clips", 48}, {"batch", 16}};
+
+VideoSet shapes_set(const std::string& split, int clips) {
+  register_builtin_datasets();
+  auto source = make_dataset(Json{{"name", "moving-shapes"}, {"split", split}, {"clips", clips}});
+  VideoSet s;
+  for (const Clip& c : load_all(*source)) {
+    s.videos.push_back(c.video);
+    s.captions.push_back(c.caption);
+  }
+  s.content_hash = source->content_hash();
+  return s;
+}
+
+TEST(TinyExtractorsIntegration, TrainedOnceExportedWithTheStandardInterfaces) {
+  const std::string cache = test::scratch_dir("tiny-cache");
+  for (const std::string name : {"tiny-inception", "tiny-i3d"}) {
+    const TinyTrainConfig config = TinyTrainConfig::make(name, kQuick);
+    const TinyTrainResult first = ensure_tiny_extractor(config, cache);
+    EXPECT_TRUE(first.trained);
+    EXPECT_TRUE(std::isfinite(first.final_loss));
+    const TinyTrainResult again = ensure_tiny_extractor(config, cache);
+    EXPECT_FALSE(again.trained);
+    EXPECT_EQ(again.path, first.path);
+    const auto interface = name == "tiny-i3d" ? ExtractorInterface::video : ExtractorInterface::image;
+    auto ex = Extractor::load(first.path, interface, name);
+    const VideoSet s = shapes_set("test", 2);
+    const Features f = name == "tiny-i3d" ? ex->clip_features({&s.videos[0], &s.videos[1]}, {0, 0}, 16,
+                                                              VideoInput::raw_0_255)
+                                          : ex->frame_features(s.videos[0]);
+    EXPECT_EQ(f.cols, 64);
+    EXPECT_EQ(f.rows, name == "tiny-i3d" ? 2 : 16);
+  }
+  // Another training config is another file.
+  const TinyTrainResult other = ensure_tiny_extractor(TinyTrainConfig::make("tiny-i3d", {{"steps", 3}, {"clips", 16}}), cache);
+  EXPECT_TRUE(other.trained);
+  EXPECT_THROW(TinyTrainConfig::make("tiny-i3d", {{"stepz", 3}}), ConfigError);
+  EXPECT_THROW(TinyTrainConfig::make("tiny-clip"), ConfigError);
+}
+
+TEST(TinyExtractorsIntegration, MetricKeysNameTheTinyExtractors) {
+  register_builtin_metrics();
+  MetricContext ctx;
+  ctx.cache_dir = test::scratch_dir("tiny-metrics-cache");
+  const VideoSet real = shapes_set("test", 24), fake = shapes_set("val", 24);
+  const auto fvd = metric_registry().make("fvd", Json{{"extractor", "tiny-i3d"}, {"tiny_train", kQuick}}, "fvd")
+                       ->compute(real, fake, ctx);
+  ASSERT_FALSE(fvd[0].skipped) << fvd[0].skip_reason;
+  EXPECT_EQ(fvd[0].key, "fvd[tiny-i3d]");
+  EXPECT_GT(fvd[0].value, 0.0);
+  EXPECT_EQ(fvd[0].protocol.at("extractor").at("sha256"),
+            sha256_file(fvd[0].protocol.at("extractor").at("path").get<std::string>()));
+  // 16-frame clips leave no room for random offsets: the set against itself scores 0.
+  const auto self = metric_registry().make("fvd", Json{{"extractor", "tiny-i3d"}, {"tiny_train", kQuick}}, "fvd")
+                        ->compute(real, real, ctx);
+  EXPECT_EQ(self[0].protocol.at("reference_stats"), "cached");
+  EXPECT_NEAR(self[0].value, 0.0, 1e-8);
+  const auto fid = metric_registry().make("fid", Json{{"extractor", "tiny-inception"}, {"tiny_train", kQuick}}, "fid")
+                       ->compute(real, fake, ctx);
+  EXPECT_EQ(fid[0].key, "fid[tiny-inception]");
+  EXPECT_GT(fid[0].value, 0.0);
+  // Without a cache folder there is nowhere to train into: skipped, with the reason.
+  MetricContext bare;
+  const auto skipped = metric_registry().make("fid", Json{{"extractor", "tiny-inception"}}, "fid")->compute(real, fake, bare);
+  EXPECT_TRUE(skipped[0].skipped);
+}
+
+}  // namespace
+}  // namespace vdlab
