@@ -3,6 +3,8 @@
 #include "methods/method.h"
 #include "methods/noise/noise_init.h"
 #include "methods/samplers/sampler.h"
+#include "methods/backbone/analytic.h"
+#include "methods/uniform.h"
 
 namespace vdlab {
 
@@ -12,6 +14,8 @@ void register_builtin_methods() {
   done = true;
   register_builtin_noise();
   register_builtin_samplers();
+  register_analytic_backbones();
+  register_uniform_methods();
 }
 
 }  // namespace vdlab

@@ -13,12 +13,16 @@ namespace vdlab {
 
 namespace {
 
-// alphas_cumprod at an integer timestep of a plan; the final value below 0.
-double ac_at(const NoiseSchedule& s, double t, double final_ac, const char* sampler) {
+// alphas_cumprod at a timestep of a plan (the final value below 0). Integer timesteps read the table;
+// fractional ones (per-frame tables may hold them) read 1 / (1 + sigma^2) with sigma interpolated as the
+// multistep samplers and the analytic backbones do.
+double ac_at(const NoiseSchedule& s, const std::vector<double>& sigmas, double t, double final_ac, const char* sampler) {
   if (t < 0) return final_ac;
-  if (t != std::floor(t) || t >= static_cast<double>(s.num_train_timesteps))
-    throw ConfigError(std::string(sampler) + ": timesteps must be integers in [0, T), got " + std::to_string(t));
-  return s.alphas_cumprod[static_cast<size_t>(t)];
+  if (t > static_cast<double>(s.num_train_timesteps - 1))
+    throw ConfigError(std::string(sampler) + ": timesteps must lie in [0, T), got " + std::to_string(t));
+  if (t == std::floor(t)) return s.alphas_cumprod[static_cast<size_t>(t)];
+  const double sg = interpolate(sigmas, t);
+  return 1.0 / (1.0 + sg * sg);
 }
 
 // x0 clipped to [-range, range] or dynamically thresholded.
@@ -49,10 +53,11 @@ class Ddim : public Sampler {
 
   at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
                     SampleStats& stats) const override {
-    const FramePlan plan = make_frame_plan(timesteps(ctx.schedule), ctx, noise, "ddim");
+    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "ddim");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const int64_t ratio = ctx.schedule.num_train_timesteps / n;
+    const std::vector<double> sigmas = sigma_table(ctx.schedule);
     const double final_ac = o_.common.final_sigma == "zero" ? 1.0 : ctx.schedule.alphas_cumprod[0];
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = noise;
@@ -62,8 +67,8 @@ class Ddim : public Sampler {
         const double t = plan.timesteps[static_cast<size_t>(i)][k];
         const double prev = o_.diffusers_prev ? t - static_cast<double>(ratio)
                                               : (i + 1 < n ? plan.timesteps[static_cast<size_t>(i + 1)][k] : -1.0);
-        const double ac_t = ac_at(ctx.schedule, t, final_ac, "ddim");
-        const double ac_p = ac_at(ctx.schedule, prev, final_ac, "ddim");
+        const double ac_t = ac_at(ctx.schedule, sigmas, t, final_ac, "ddim");
+        const double ac_p = ac_at(ctx.schedule, sigmas, prev, final_ac, "ddim");
         al[k] = std::sqrt(ac_t);
         sg[k] = std::sqrt(1.0 - ac_t);
         a_prev[k] = std::sqrt(ac_p);
@@ -107,10 +112,11 @@ class Ddpm : public Sampler {
 
   at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
                     SampleStats& stats) const override {
-    const FramePlan plan = make_frame_plan(timesteps(ctx.schedule), ctx, noise, "ddpm");
+    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "ddpm");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const int64_t ratio = ctx.schedule.num_train_timesteps / n;
+    const std::vector<double> sigmas = sigma_table(ctx.schedule);
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = noise;
     for (int64_t i = 0; i < n; ++i) {
@@ -118,8 +124,8 @@ class Ddpm : public Sampler {
       bool any_noise = false;
       for (size_t k = 0; k < nf; ++k) {
         const double t = plan.timesteps[static_cast<size_t>(i)][k];
-        const double ac_t = ac_at(ctx.schedule, t, 1.0, "ddpm");
-        const double ac_p = ac_at(ctx.schedule, t - static_cast<double>(ratio), 1.0, "ddpm");
+        const double ac_t = ac_at(ctx.schedule, sigmas, t, 1.0, "ddpm");
+        const double ac_p = ac_at(ctx.schedule, sigmas, t - static_cast<double>(ratio), 1.0, "ddpm");
         const double b_t = 1.0 - ac_t, b_p = 1.0 - ac_p;
         const double cur_a = ac_t / ac_p, cur_b = 1.0 - cur_a;
         al[k] = std::sqrt(ac_t);

@@ -33,7 +33,7 @@ class DpmSolverPP : public Sampler {
 
   at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
                     SampleStats& stats) const override {
-    const FramePlan plan = make_frame_plan(timesteps(ctx.schedule), ctx, noise, "dpmsolver++");
+    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "dpmsolver++");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const std::vector<double> table = sigma_table(ctx.schedule);

@@ -32,7 +32,7 @@ class Euler : public Sampler {
     if (o_.karras && ctx.frame_timesteps.defined())
       throw ConfigError("euler: karras sigmas with per-frame timesteps are not defined; use karras: false");
     const auto [ts, karras_sig] = schedule(ctx.schedule);
-    const FramePlan plan = make_frame_plan(ts, ctx, noise, "euler");
+    const FramePlan plan = make_frame_plan(ctx.frame_timesteps.defined() ? listed_timesteps(*this, ctx, o_.common.steps) : ts, ctx, noise, "euler");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const std::vector<double> table = sigma_table(ctx.schedule);

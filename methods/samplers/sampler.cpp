@@ -54,6 +54,11 @@ ParamSpecs CommonOptions::specs(const std::string& spacing, const std::string& f
   };
 }
 
+std::vector<double> listed_timesteps(const Sampler& sampler, const SampleContext& ctx, int64_t steps) {
+  if (ctx.frame_timesteps.defined()) return std::vector<double>(static_cast<size_t>(steps), 0.0);
+  return sampler.timesteps(ctx.schedule);
+}
+
 StepDriver::StepDriver(const Denoise& denoise, const SampleContext& ctx, SampleStats& stats, const FramePlan& plan,
                        const at::Tensor& given)
     : denoise_(denoise), ctx_(ctx), stats_(stats), plan_(plan), given_(given) {

@@ -78,6 +78,10 @@ class StepDriver {
   bool corrector_next_ = true;
 };
 
+// The sampler's own timesteps, or placeholders for `steps` steps when the context gives per-frame
+// timesteps (which may then be fractional and more than T).
+std::vector<double> listed_timesteps(const Sampler& sampler, const SampleContext& ctx, int64_t steps);
+
 // Registration of each built-in sampler (one file each).
 void register_ddpm(SamplerRegistry& registry);
 void register_ddim(SamplerRegistry& registry);

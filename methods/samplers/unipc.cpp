@@ -90,7 +90,7 @@ class UniPC : public Sampler {
 
   at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
                     SampleStats& stats) const override {
-    const FramePlan plan = make_frame_plan(timesteps(ctx.schedule), ctx, noise, "unipc");
+    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "unipc");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const std::vector<double> table = sigma_table(ctx.schedule);

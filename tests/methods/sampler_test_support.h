@@ -1,6 +1,7 @@
 #pragma once
 // Shared pieces of the sampler tests: the committed float64 fixture and the test denoisers it was made with.
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 #include <fstream>

@@ -1,0 +1,157 @@
+// Sampler contracts beyond the oracle: registry contents, refusals, hooks, NFE, guidance, dtype.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "core/error.h"
+#include "methods/backbone/analytic.h"
+#include "methods/method.h"
+#include "methods/samplers/guidance.h"
+#include "methods/samplers/sampler.h"
+#include "sampler_test_support.h"
+
+namespace vdlab {
+namespace {
+
+using testing::make_sampler;
+
+TEST(SamplerRegistry, EveryBuiltinIsRegisteredWithDocumentedParameters) {
+  register_builtin_methods();
+  for (const char* name : {"ddpm", "ddim", "euler", "dpmsolver++", "unipc"}) {
+    ASSERT_TRUE(sampler_registry().contains(name)) << name;
+    for (const ParamSpec& s : sampler_registry().get(name).params) EXPECT_FALSE(s.help.empty()) << name << "." << s.name;
+  }
+  for (const char* name : {"diffusers-test", "gaussian", "gaussian-mixture"}) EXPECT_TRUE(backbone_registry().contains(name)) << name;
+  for (const char* name : {"uniform", "correlated-noise"}) EXPECT_TRUE(method_registry().contains(name)) << name;
+  EXPECT_THROW(make_sampler("unipc", {{"variant", "bh3"}}), ConfigError);
+  EXPECT_THROW(make_sampler("unipc", {{"order", 4}}), ConfigError);
+  EXPECT_THROW(make_sampler("unpic"), ConfigError);
+}
+
+TEST(SamplerRegistry, Bh1WithZeroFinalSigmaIsRefusedWithAClearMessage) {
+  try {
+    make_sampler("unipc", {{"variant", "bh1"}, {"final_sigma", "zero"}});
+    FAIL() << "bh1 with final_sigma zero was accepted";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("sampler.variant"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("bh1 with final_sigma zero"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("sigma_min"), std::string::npos) << msg;
+  }
+  // The same variant with sigma_min runs and stays finite.
+  SampleContext ctx;
+  SampleStats stats;
+  const at::Tensor x = at::randn({1, 2, 3, 2, 2}, at::kDouble);
+  const at::Tensor y = make_sampler("unipc", {{"variant", "bh1"}, {"final_sigma", "sigma_min"}, {"steps", 10}})
+                           ->sample(testing::oracle_denoise(), x, ctx, stats);
+  EXPECT_TRUE(at::isfinite(y).all().item<bool>());
+  EXPECT_THROW(make_sampler("unipc", {{"predict_x0", false}, {"final_sigma", "zero"}}), ConfigError);
+}
+
+// Records what it sees and nudges the sample; switches the corrector off after step 2.
+class RecordingHook : public StepHook {
+ public:
+  void before_denoise(StepView& v) override { ++denoise_calls; }
+  void after_step(StepView& v) override {
+    steps.push_back(v.step);
+    history_sizes.push_back(static_cast<int64_t>(v.sample_history->size()));
+    model_history_sizes.push_back(v.model_history ? static_cast<int64_t>(v.model_history->size()) : -1);
+    if (edit) v.sample = v.sample + 0.01;
+    if (v.step == 2) v.corrector_next = false;
+  }
+  int64_t history_length() const override { return 2; }
+  bool edit = false;
+  int64_t denoise_calls = 0;
+  std::vector<int64_t> steps, history_sizes, model_history_sizes;
+};
+
+TEST(SamplerHooks, HooksSeeEveryStepWithHistoryAndMayEdit) {
+  const at::Tensor x = at::randn({1, 2, 3, 2, 2}, at::kDouble);
+  auto hook = std::make_shared<RecordingHook>();
+  StepHooks hooks({hook});
+  SampleContext ctx;
+  ctx.hooks = &hooks;
+  SampleStats stats;
+  const SamplerPtr s = make_sampler("unipc", {{"steps", 8}});
+  const at::Tensor y0 = s->sample(testing::oracle_denoise(), x, ctx, stats);
+  EXPECT_EQ(stats.nfe, 8);
+  EXPECT_EQ(stats.steps, 8);
+  EXPECT_EQ(hook->denoise_calls, 8);
+  EXPECT_EQ(hook->steps, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(hook->history_sizes, (std::vector<int64_t>{0, 1, 2, 2, 2, 2, 2, 2}));
+  EXPECT_EQ(hook->model_history_sizes.front(), 1);
+  EXPECT_EQ(hook->model_history_sizes.back(), 2);
+  // Turning the corrector off at one step changes the result; an edit changes it too.
+  SampleContext plain;
+  SampleStats st2;
+  const at::Tensor y_plain = s->sample(testing::oracle_denoise(), x, plain, st2);
+  EXPECT_FALSE(at::equal(y0, y_plain));
+  const at::Tensor y_disabled =
+      make_sampler("unipc", {{"steps", 8}, {"disable_corrector", {2}}})->sample(testing::oracle_denoise(), x, plain, st2);
+  EXPECT_TRUE(at::equal(y0, y_disabled));  // the hook switched off the corrector of step 2's result
+  hook->edit = true;
+  const at::Tensor y_edit = s->sample(testing::oracle_denoise(), x, ctx, stats);
+  EXPECT_FALSE(at::equal(y_edit, y0));
+}
+
+TEST(SamplerHooks, StochasticSamplersAreDeterministicFromTheGenerator) {
+  const at::Tensor x = at::randn({1, 2, 3, 2, 2}, at::kFloat);
+  for (const char* name : {"ddpm", "ddim"}) {
+    auto run = [&](uint64_t seed) {
+      SampleContext ctx;
+      ctx.generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+      SampleStats stats;
+      return make_sampler(name, {{"steps", 10}, {"eta", 1.0}})->sample(testing::oracle_denoise(), x, ctx, stats);
+    };
+    if (std::string(name) == "ddpm") {
+      auto runp = [&](uint64_t seed) {
+        SampleContext ctx;
+        ctx.generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+        SampleStats stats;
+        return make_sampler(name, {{"steps", 10}})->sample(testing::oracle_denoise(), x, ctx, stats);
+      };
+      EXPECT_TRUE(at::equal(runp(1), runp(1)));
+      EXPECT_FALSE(at::equal(runp(1), runp(2)));
+      continue;
+    }
+    EXPECT_TRUE(at::equal(run(1), run(1)));
+    EXPECT_FALSE(at::equal(run(1), run(2)));
+    EXPECT_EQ(run(1).scalar_type(), at::kFloat);
+  }
+}
+
+// A conditional toy backbone: output = x + label (label -1 = unconditional).
+class LabelBackbone : public DiffusersTestBackbone {
+ public:
+  LabelBackbone() : DiffusersTestBackbone(2, NoiseSchedule::linear().to_config()) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const Conditioning& c) override {
+    ++forwards;
+    batch_seen = x.size(0);
+    return x + c.labels.to(x.scalar_type()).reshape({-1, 1, 1, 1, 1});
+  }
+  bool conditional() const override { return true; }
+  int64_t forwards = 0, batch_seen = 0;
+};
+
+TEST(SamplerGuidance, ClassifierFreeGuidanceCombinesBothBranchesInOneForward) {
+  LabelBackbone bb;
+  Conditioning cond;
+  cond.labels = at::tensor(std::vector<int64_t>{3, 5}, at::kLong);
+  DenoiseCounter counter;
+  const Denoise fn = guided_denoise(bb, cond, 2.5, &counter);
+  const at::Tensor x = at::zeros({2, 2, 3, 2, 2}, at::kDouble);
+  const at::Tensor out = fn(x, at::full({2, 3}, 10.0, at::kDouble));
+  // u + s (c - u) with c = label, u = -1: -1 + 2.5 (label + 1).
+  EXPECT_DOUBLE_EQ(out[0][0][0][0][0].item<double>(), -1 + 2.5 * 4);
+  EXPECT_DOUBLE_EQ(out[1][0][0][0][0].item<double>(), -1 + 2.5 * 6);
+  EXPECT_EQ(bb.forwards, 1);
+  EXPECT_EQ(bb.batch_seen, 4);
+  EXPECT_EQ(counter.calls, 1);
+  EXPECT_EQ(counter.forwards, 2);
+  const Denoise plain = guided_denoise(bb, cond, 1.0, &counter);
+  EXPECT_DOUBLE_EQ(plain(x, at::full({2, 3}, 10.0, at::kDouble))[1][0][0][0][0].item<double>(), 5.0);
+  EXPECT_EQ(counter.forwards, 3);
+}
+
+}  // namespace
+}  // namespace vdlab
