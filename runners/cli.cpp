@@ -18,6 +18,7 @@
 #include "methods/backbone/backbone.h"
 #include "methods/method.h"
 #include "methods/noise/noise_init.h"
+#include "methods/samplers/sampler.h"
 #include "metrics/metric.h"
 #include "core/atomic_file.h"
 #include "runners/cell_runner.h"
@@ -334,6 +335,7 @@ int cmd_list(const std::vector<std::string>& args) {
   else if (k == "metrics") list_registry(metric_registry());
   else if (k == "backbones") list_registry(backbone_registry());
   else if (k == "noise") list_registry(noise_registry());
+  else if (k == "samplers") list_registry(sampler_registry());
   else throw ConfigError("unknown kind '" + k + "'" + suggestion_suffix(k, list_kinds()));
   return 0;
 }

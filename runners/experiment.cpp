@@ -184,7 +184,14 @@ void apply_override(Json& raw, const std::string& assignment) {
   if (!raw.contains("variants") || !raw.at("variants").is_array() || raw.at("variants").empty())
     throw ConfigError("override '" + assignment + "': '" + parts[0] + "' is not an experiment field" +
                       suggestion_suffix(parts[0], top));
-  for (auto& v : raw["variants"]) set_path(v, parts, value, "override '" + assignment + "'");
+  for (auto& v : raw["variants"]) {
+    set_path(v, parts, value, "override '" + assignment + "'");
+    // The override wins over a zipped list of the same field.
+    if (v.contains("zip") && v["zip"].is_object() && v["zip"].contains(path)) {
+      v["zip"].erase(path);
+      if (v["zip"].empty()) v.erase("zip");
+    }
+  }
 }
 
 Experiment parse_experiment(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {

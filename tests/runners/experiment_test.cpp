@@ -133,7 +133,7 @@ TEST_F(PlannerTest, BadInputNamesTheCulprit) {
   EXPECT_EQ(error_of([&] { parse("variants: [{method: test-constant, noise: {rho: high, name: ar1}}]"); }),
             "variants[0].noise.rho: expected number, got string \"high\"");
   EXPECT_EQ(error_of([&] { parse("dataset: {name: moving-shapes, clip: 3}\nvariants: [{method: test-constant}]"); })
-                .substr(0, 47),
+                .substr(0, 49),
             "dataset.clip: unknown field (did you mean 'clips'");
 }
 
