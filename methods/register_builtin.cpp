@@ -1,6 +1,7 @@
 // The one place built-in entries are registered. Adding a method: a new file under its folder and a
 // line here.
 #include "methods/method.h"
+#include "methods/backbone/register_backbones.h"
 #include "methods/noise/noise_init.h"
 #include "methods/samplers/sampler.h"
 #include "methods/backbone/analytic.h"
@@ -16,6 +17,7 @@ void register_builtin_methods() {
   register_builtin_samplers();
   register_analytic_backbones();
   register_uniform_methods();
+  register_builtin_backbones();
 }
 
 }  // namespace vdlab

@@ -1,0 +1,166 @@
+// Training speed of the tiny space-time UNet, C++ (LibTorch) against Python torch side by side:
+// the same architecture (scripts/bench/train_tiny.py mirrors methods/backbone/unet.cpp), the same step
+// (per-frame timesteps, eps target, MSE, AdamW, gradient clipping, EMA), the same thread count and BLAS.
+//
+// usage: bench_train_tiny [--threads N] [--steps N] [--batch B] [--frames F] [--size S] [--python PATH]
+// Prints a table with steps per second of both, and of the full C++ training loop (train_unet: data,
+// noise, PTSS, checkpoints included).
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/log.h"
+#include "datasets/clip_source.h"
+#include "methods/backbone/training.h"
+#include "methods/backbone/unet.h"
+#include "methods/schedules/noise_schedule.h"
+
+using namespace vdlab;
+
+namespace {
+
+// Random-pixel clips: the speed of a step does not depend on what the pixels show.
+class NoiseClips : public ClipSource {
+ public:
+  NoiseClips(int n, int frames, int size) : n_(n), frames_(frames), size_(size) {}
+  std::size_t size() const override { return std::size_t(n_); }
+  Clip get(std::size_t i) const override {
+    Clip c;
+    c.id = std::to_string(i);
+    c.video = Video(frames_, size_, size_);
+    uint32_t s = uint32_t(i) * 2654435761u + 1;
+    for (auto& b : c.video.data) {
+      s = s * 1664525u + 1013904223u;
+      b = uint8_t(s >> 24);
+    }
+    return c;
+  }
+  Json describe() const override { return Json{{"name", "bench-noise"}}; }
+
+ private:
+  int n_, frames_, size_;
+};
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  ::pclose(p);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  int steps = 20, batch = 8, frames = 16, size = 32, warmup = 3;
+  std::string python = "/usr/bin/python3";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    const char* v = argv[i + 1];
+    if (a == "--threads") threads = std::atoi(v);
+    else if (a == "--steps") steps = std::atoi(v);
+    else if (a == "--batch") batch = std::atoi(v);
+    else if (a == "--frames") frames = std::atoi(v);
+    else if (a == "--size") size = std::atoi(v);
+    else if (a == "--python") python = v;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  at::set_num_threads(threads);
+  const UNetConfig cfg = UNetConfig::preset("tiny");
+
+  // 1. The bare step, exactly as the Python side does it.
+  torch::manual_seed(0);
+  VideoUNet model(cfg);
+  std::vector<torch::Tensor> ema;
+  for (auto& p : model->parameters()) ema.push_back(p.detach().clone());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.01));
+  const auto sched = NoiseSchedule::linear();
+  auto ac = torch::tensor(sched.alphas_cumprod, torch::kFloat64).to(torch::kFloat32);
+  auto x0 = torch::rand({64, 3, frames, size, size}) * 2 - 1;
+  int64_t params = 0;
+  for (auto& p : model->parameters()) params += p.numel();
+  auto step = [&] {
+    auto idx = torch::randint(64, {batch}, torch::kLong);
+    auto x = x0.index({idx});
+    auto t = torch::randint(1000, {batch, 1}, torch::kLong).expand({batch, frames});
+    auto eps = torch::randn_like(x);
+    auto act = ac.index({t.reshape({-1})}).reshape({batch, 1, frames, 1, 1});
+    auto xt = act.sqrt() * x + (1 - act).sqrt() * eps;
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+    auto loss = torch::mse_loss(model->forward(xt, t.to(torch::kFloat32), {}, {}).prediction, eps);
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    opt.step();
+    torch::NoGradGuard g;
+    auto ps = model->parameters();
+    for (size_t i = 0; i < ps.size(); ++i) ema[i].mul_(0.999).add_(ps[i], 0.001);
+  };
+  for (int i = 0; i < warmup; ++i) step();
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double cpp_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // 2. The full training loop (data, AR(1)-capable noise, PTSS, EMA, checkpoint at the end).
+  const auto dir = std::filesystem::temp_directory_path() / ("vdlab-bench-train-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  NoiseClips data(64, frames, size);
+  TrainConfig tc;
+  tc.steps = steps + warmup;
+  tc.batch_size = batch;
+  tc.checkpoint_every = 0;
+  TrainOptions to;
+  to.dir = dir.string();
+  to.threads = threads;
+  set_log_level(LogLevel::warn);
+  torch::manual_seed(0);
+  VideoUNet m2(cfg), e2(cfg);
+  const TrainResult tr = train_unet(m2, e2, data, Prediction::eps, sched.alphas_cumprod, tc, to);
+  std::filesystem::remove_all(dir);
+  at::set_num_threads(threads);
+
+  // 3. Python torch, same architecture and step.
+  const std::string cmd = python + " " VDLAB_SOURCE_DIR "/scripts/bench/train_tiny.py --config '" +
+                          cfg.to_json().dump() + "' --batch " + std::to_string(batch) + " --frames " +
+                          std::to_string(frames) + " --size " + std::to_string(size) + " --steps " +
+                          std::to_string(steps) + " --warmup " + std::to_string(warmup) + " --threads " +
+                          std::to_string(threads);
+  const std::string out = run_capture(cmd);
+  double py_sps = NAN;
+  int64_t py_params = -1;
+  std::string py_blas = "?";
+  try {
+    const Json j = Json::parse(out.substr(out.find('{')));
+    py_sps = j.at("steps_per_second").get<double>();
+    py_params = j.at("parameters").get<int64_t>();
+    py_blas = j.at("blas").get<std::string>();
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "python side failed: %s\n%s\n", cmd.c_str(), out.c_str());
+  }
+
+  const double cpp_sps = steps / cpp_secs;
+  const double loop_sps = double(tr.steps_done) / tr.seconds;
+  std::printf("tiny UNet training, batch %d x %d frames at %dx%d, %d threads, %d timed steps (+%d warm-up)\n", batch,
+              frames, size, size, threads, steps, warmup);
+  std::printf("%-34s %12s %12s %12s\n", "side", "steps/s", "s/step", "parameters");
+  std::printf("%-34s %12.3f %12.3f %12lld\n", "C++ LibTorch (bare step)", cpp_sps, 1.0 / cpp_sps, (long long)params);
+  std::printf("%-34s %12.3f %12.3f %12lld\n", "C++ LibTorch (train_unet loop)", loop_sps, 1.0 / loop_sps,
+              (long long)params);
+  std::printf("%-34s %12.3f %12.3f %12lld   (blas: %s)\n", "Python torch (same step)", py_sps, 1.0 / py_sps,
+              (long long)py_params, py_blas.c_str());
+  std::printf("C++ / Python (bare step): %.2fx\n", cpp_sps / py_sps);
+  return py_params == params ? 0 : 1;
+}

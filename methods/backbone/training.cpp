@@ -1,0 +1,436 @@
+#include "methods/backbone/training.h"
+
+#include <ATen/autocast_mode.h>
+#include <H5Cpp.h>
+#include <sys/stat.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "core/error.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "methods/noise/noise_init.h"
+#include "core/atomic_file.h"
+
+namespace vdlab {
+
+namespace fs = std::filesystem;
+
+// ---- config -------------------------------------------------------------------------------------
+
+const ParamSpecs& TrainConfig::params() {
+  register_builtin_noise();
+  static const ParamSpecs specs = [] {
+    const TrainConfig d;
+    ParamSpecs s = {
+        {"steps", d.steps, "temporal (video) training steps", {}, {}},
+        {"image_pretrain_steps", d.image_pretrain_steps, "image pre-training steps (F = 1) before them", {}, {}},
+        {"batch_size", d.batch_size, "videos per step (image steps: batch_size * frames images)", {}, {}},
+        {"lr", d.lr, "AdamW learning rate", {}, {}},
+        {"weight_decay", d.weight_decay, "AdamW weight decay", {}, {}},
+        {"warmup_steps", d.warmup_steps, "linear learning-rate warm-up steps", {}, {}},
+        {"ema", d.ema, "EMA decay of the sampling weights", {}, {}},
+        {"grad_clip", d.grad_clip, "max global gradient norm (0: off)", {}, {}},
+        {"ptss_p", d.ptss_p, "PTSS probability: per batch, independent t per frame", {}, {}},
+        {"cond_dropout", d.cond_dropout, "share of conditions dropped for classifier-free guidance", {}, {}},
+        {"freeze_spatial", d.freeze_spatial, "stage 2 trains only the temporal group", {}, {}},
+        {"checkpoint_every", d.checkpoint_every, "steps between checkpoints (0: end and signals only)", {}, {}},
+    };
+    s.push_back(noise_registry().nested_param("noise", d.noise, "training noise (iid, ar1 {rho}, mixed {rho})"));
+    return s;
+  }();
+  return specs;
+}
+
+TrainConfig TrainConfig::from_json(const Json& given, const std::string& path) {
+  const Json j = resolve_params(given, params(), path);
+  const Params p(j, path);
+  TrainConfig c;
+  c.steps = p.get<int64_t>("steps");
+  c.image_pretrain_steps = p.get<int64_t>("image_pretrain_steps");
+  c.batch_size = p.get<int64_t>("batch_size");
+  c.lr = p.get<double>("lr");
+  c.weight_decay = p.get<double>("weight_decay");
+  c.warmup_steps = p.get<int64_t>("warmup_steps");
+  c.ema = p.get<double>("ema");
+  c.grad_clip = p.get<double>("grad_clip");
+  c.ptss_p = p.get<double>("ptss_p");
+  c.cond_dropout = p.get<double>("cond_dropout");
+  c.freeze_spatial = p.get<bool>("freeze_spatial");
+  c.checkpoint_every = p.get<int64_t>("checkpoint_every");
+  c.noise = j.at("noise");
+  if (c.steps < 0 || c.image_pretrain_steps < 0) p.fail("steps", "must be >= 0");
+  if (c.batch_size < 1) p.fail("batch_size", "must be >= 1");
+  if (c.ptss_p < 0 || c.ptss_p > 1) p.fail("ptss_p", "must lie in [0, 1]");
+  if (c.cond_dropout < 0 || c.cond_dropout > 1) p.fail("cond_dropout", "must lie in [0, 1]");
+  if (c.ema < 0 || c.ema >= 1) p.fail("ema", "must lie in [0, 1)");
+  return c;
+}
+
+// ---- signals ------------------------------------------------------------------------------------
+
+namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void on_training_signal(int sig) { g_signal.store(sig); }
+
+// SIGTERM and SIGUSR1 set a flag while training runs; the loop checkpoints at the next step boundary.
+class SignalScope {
+ public:
+  SignalScope() {
+    g_signal.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = on_training_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGUSR1, &sa, &old_usr1_);
+  }
+  ~SignalScope() {
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGUSR1, &old_usr1_, nullptr);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+ private:
+  struct sigaction old_term_ {}, old_usr1_ {};
+};
+
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : old_(at::get_num_threads()) {
+    const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(n);
+  }
+  ~ThreadScope() { at::set_num_threads(old_); }
+
+ private:
+  int old_;
+};
+
+uint64_t step_seed(uint64_t seed, int64_t step) {
+  // splitmix64 of (seed, step): independent streams per step, reproducible after a resume.
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + uint64_t(step) + 0x632BE59BD9B4E019ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// One row of the training curve.
+struct CurveRow {
+  double step, loss, lr, grad_norm, stage, seconds;
+};
+constexpr int kCurveCols = 6;
+
+torch::Tensor curve_tensor(const std::vector<CurveRow>& rows) {
+  auto t = torch::empty({int64_t(rows.size()), kCurveCols}, torch::kFloat64);
+  auto a = t.accessor<double, 2>();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const double v[kCurveCols] = {rows[i].step, rows[i].loss, rows[i].lr, rows[i].grad_norm, rows[i].stage, rows[i].seconds};
+    for (int k = 0; k < kCurveCols; ++k) a[int64_t(i)][k] = v[k];
+  }
+  return t;
+}
+
+std::vector<CurveRow> curve_rows(const torch::Tensor& t) {
+  std::vector<CurveRow> rows;
+  auto a = t.accessor<double, 2>();
+  for (int64_t i = 0; i < t.size(0); ++i) rows.push_back({a[i][0], a[i][1], a[i][2], a[i][3], a[i][4], a[i][5]});
+  return rows;
+}
+
+void write_curves(const std::string& path, const std::vector<CurveRow>& rows) {
+  AtomicFile file(path);
+  {
+    H5::H5File h5(file.temp_path(), H5F_ACC_TRUNC);
+    const char* names[kCurveCols] = {"step", "loss", "lr", "grad_norm", "stage", "seconds"};
+    hsize_t n = rows.size();
+    H5::DataSpace space(1, &n);
+    std::vector<double> col(rows.size());
+    for (int k = 0; k < kCurveCols; ++k) {
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const double v[kCurveCols] = {rows[i].step, rows[i].loss, rows[i].lr, rows[i].grad_norm, rows[i].stage, rows[i].seconds};
+        col[i] = v[k];
+      }
+      auto ds = h5.createDataSet(names[k], H5::PredType::NATIVE_DOUBLE, space);
+      if (!col.empty()) ds.write(col.data(), H5::PredType::NATIVE_DOUBLE);
+    }
+    H5::StrType str(H5::PredType::C_S1, H5T_VARIABLE);
+    str.setCset(H5T_CSET_UTF8);
+    auto attr = h5.createAttribute("description", str, H5::DataSpace(H5S_SCALAR));
+    const std::string desc = "backbone training curve, one row per step; stage 0 = images (F = 1), 1 = videos";
+    attr.write(str, desc);
+  }
+  file.commit();
+}
+
+void copy_parameters(VideoUNet& from, VideoUNet& to) {
+  torch::NoGradGuard guard;
+  auto src = from->named_parameters();
+  auto dst = to->named_parameters();
+  for (auto& item : dst) item.value().copy_(src[item.key()]);
+  auto sb = from->named_buffers();
+  for (auto& item : to->named_buffers()) item.value().copy_(sb[item.key()]);
+}
+
+void atomic_save(torch::serialize::OutputArchive& archive, const std::string& path) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  archive.save_to(tmp);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw IoError(path + ": cannot write checkpoint: " + ec.message());
+}
+
+}  // namespace
+
+// ---- weights files ------------------------------------------------------------------------------
+
+void save_weights(VideoUNet& model, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  model->save(archive);
+  archive.write("unet_config", c10::IValue(model->config().to_json().dump()));
+  atomic_save(archive, path);
+}
+
+void load_weights(VideoUNet& model, const std::string& path) {
+  if (!fs::exists(path)) throw IoError(path + ": no such weights file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+    model->load(archive);
+  } catch (const c10::Error& e) {
+    throw IoError(path + ": cannot load weights into this UNet (" + std::string(e.what_without_backtrace()) + ")");
+  }
+}
+
+// ---- training -----------------------------------------------------------------------------------
+
+TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data, Prediction prediction,
+                       const std::vector<double>& alphas_cumprod, const TrainConfig& cfg,
+                       const TrainOptions& options) {
+  const auto t_start = std::chrono::steady_clock::now();
+  ThreadScope threads(options.threads);
+  SignalScope signals;
+  fs::create_directories(options.dir);
+  const std::string ckpt_path = (fs::path(options.dir) / "checkpoint.pt").string();
+  const std::string curves_path = (fs::path(options.dir) / "curves.h5").string();
+  remove_stale_temp_files(options.dir);
+
+  const torch::Device device(options.device);
+  const bool cuda = device.is_cuda();
+  const UNetConfig& ucfg = model->config();
+
+  // The training split, held as uint8 [N, F, H, W, 3].
+  const size_t n_clips = data.size();
+  if (n_clips == 0) throw ConfigError("backbone training: the training split is empty");
+  const Clip first = data.get(0);
+  const int64_t Fr = first.video.frames, H = first.video.height, W = first.video.width;
+  auto pixels = torch::empty({int64_t(n_clips), Fr, H, W, 3}, torch::kUInt8);
+  std::vector<int64_t> labels(n_clips, -1);
+  std::vector<std::string> captions(n_clips);
+  for (size_t i = 0; i < n_clips; ++i) {
+    const Clip c = i == 0 ? first : data.get(i);
+    if (c.video.frames != Fr || c.video.height != H || c.video.width != W)
+      throw ConfigError("backbone training: clip " + c.id + " has a different shape from clip " + first.id);
+    std::memcpy(pixels[int64_t(i)].data_ptr<uint8_t>(), c.video.data.data(), c.video.data.size());
+    labels[i] = c.label;
+    captions[i] = c.caption;
+  }
+  if (ucfg.conditioning == "class")
+    for (size_t i = 0; i < n_clips; ++i)
+      if (labels[i] < 0 || labels[i] >= ucfg.num_classes)
+        throw ConfigError("backbone training: class conditioning, but clip " + std::to_string(i) + " has label " +
+                          std::to_string(labels[i]));
+  auto labels_t = torch::tensor(labels, torch::kLong);
+
+  const int64_t T = int64_t(alphas_cumprod.size());
+  auto ac = torch::tensor(alphas_cumprod, torch::kFloat64).to(torch::kFloat32);
+  NoiseInitPtr noise;
+  for (const auto& spec : TrainConfig::params())  // registers the built-in noise inits too
+    if (spec.name == "noise")
+      noise = noise_registry().make_resolved(resolve_nested(cfg.noise, spec, "backbone.train.noise"),
+                                             "backbone.train.noise");
+
+  model->to(device);
+  ema->to(device);
+  model->train();
+  std::vector<torch::Tensor> params;
+  for (auto& p : model->parameters()) params.push_back(p);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
+
+  const int64_t total = cfg.image_pretrain_steps + cfg.steps;
+  int64_t step = 0;
+  std::vector<CurveRow> curve;
+  TrainResult result;
+  if (fs::exists(ckpt_path)) {
+    torch::serialize::InputArchive archive;
+    archive.load_from(ckpt_path, device);
+    torch::serialize::InputArchive m, e, o;
+    archive.read("model", m);
+    archive.read("ema", e);
+    archive.read("optimizer", o);
+    model->load(m);
+    ema->load(e);
+    optimizer.load(o);
+    torch::Tensor s, cv;
+    archive.read("step", s);
+    archive.read("curve", cv);
+    step = s.item<int64_t>();
+    curve = curve_rows(cv.to(torch::kCPU));
+    result.resumed_from = step;
+    log_info("backbone training: resuming from " + ckpt_path + " at step " + std::to_string(step) + "/" +
+             std::to_string(total));
+  } else {
+    copy_parameters(model, ema);
+  }
+  int64_t last_saved = step;
+
+  auto save_checkpoint = [&] {
+    torch::serialize::OutputArchive archive, m, e, o;
+    model->save(m);
+    ema->save(e);
+    optimizer.save(o);
+    archive.write("model", m);
+    archive.write("ema", e);
+    archive.write("optimizer", o);
+    archive.write("step", torch::tensor(step, torch::kLong));
+    archive.write("curve", curve_tensor(curve));
+    atomic_save(archive, ckpt_path);
+    last_saved = step;
+  };
+
+  const bool two_stage = cfg.image_pretrain_steps > 0;
+  int current_stage = -1;
+  Progress progress("train backbone", total);
+  double loss_avg = 0;
+  while (step < total) {
+    const bool image_stage = step < cfg.image_pretrain_steps;
+    const int stage = image_stage ? 0 : 1;
+    if (stage != current_stage) {
+      current_stage = stage;
+      if (!image_stage && two_stage && cfg.freeze_spatial) model->set_trainable({"temporal"});
+      else model->set_trainable({"all"});
+    }
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(options.seed, step));
+
+    // The batch: B videos, or B * F single frames in the image stage.
+    torch::Tensor x0, batch_labels;
+    std::vector<std::string> batch_captions;
+    int64_t B, Fb;
+    if (image_stage) {
+      B = cfg.batch_size * Fr;
+      Fb = 1;
+      auto clip_idx = torch::randint(int64_t(n_clips), {B}, gen, torch::kLong);
+      auto frame_idx = torch::randint(Fr, {B}, gen, torch::kLong);
+      x0 = pixels.index({clip_idx, frame_idx}).unsqueeze(1);  // [B, 1, H, W, 3]
+      batch_labels = labels_t.index({clip_idx});
+      for (int64_t i = 0; i < B; ++i) batch_captions.push_back(captions[size_t(clip_idx[i].item<int64_t>())]);
+    } else {
+      B = cfg.batch_size;
+      Fb = Fr;
+      auto clip_idx = torch::randint(int64_t(n_clips), {B}, gen, torch::kLong);
+      x0 = pixels.index({clip_idx});
+      batch_labels = labels_t.index({clip_idx});
+      for (int64_t i = 0; i < B; ++i) batch_captions.push_back(captions[size_t(clip_idx[i].item<int64_t>())]);
+    }
+    x0 = x0.permute({0, 4, 1, 2, 3}).to(torch::kFloat32).div(127.5).sub(1.0);  // [B, 3, F, H, W]
+
+    // Timesteps: PTSS draws one t per frame for the whole batch with probability p.
+    torch::Tensor t;
+    const double u = torch::rand({1}, gen).item<double>();
+    if (Fb > 1 && u < cfg.ptss_p) t = torch::randint(T, {B, Fb}, gen, torch::kLong);
+    else t = torch::randint(T, {B, 1}, gen, torch::kLong).expand({B, Fb}).contiguous();
+    auto eps = noise->draw({B, ucfg.in_channels, Fb, H, W}, gen,
+                           torch::TensorOptions().dtype(torch::kFloat32));
+    // Condition dropout for classifier-free guidance.
+    auto drop = torch::rand({B}, gen) < cfg.cond_dropout;
+    batch_labels = torch::where(drop, torch::full_like(batch_labels, -1), batch_labels);
+    for (int64_t i = 0; i < B; ++i)
+      if (drop[i].item<bool>()) batch_captions[size_t(i)].clear();
+
+    auto act = ac.index({t.reshape({-1})}).reshape({B, 1, Fb, 1, 1});
+    auto alpha = act.sqrt(), sigma = (1 - act).sqrt();
+    auto xt = alpha * x0 + sigma * eps;
+    torch::Tensor target = prediction == Prediction::eps ? eps : prediction == Prediction::v ? alpha * eps - sigma * x0 : x0;
+
+    xt = xt.to(device);
+    target = target.to(device);
+    auto tt = t.to(torch::kFloat32).to(device);
+    auto lab = ucfg.conditioning == "class" ? batch_labels.to(device) : torch::Tensor();
+
+    const double warm = cfg.warmup_steps > 0 ? std::min(1.0, double(step + 1) / double(cfg.warmup_steps)) : 1.0;
+    const double lr = cfg.lr * warm;
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+
+    torch::Tensor loss;
+    if (cuda) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      auto out = model->forward(xt, tt, lab, batch_captions).prediction;
+      at::autocast::clear_cache();
+      at::autocast::set_enabled(false);
+      loss = torch::mse_loss(out.to(torch::kFloat32), target);
+    } else {
+      loss = torch::mse_loss(model->forward(xt, tt, lab, batch_captions).prediction, target);
+    }
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw NumericError("backbone training: loss is " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
+                         " at step " + std::to_string(step + 1) + " of " + std::to_string(total) +
+                         (last_saved > 0 ? "; the last good checkpoint (step " + std::to_string(last_saved) +
+                                               ") is kept at " + ckpt_path
+                                         : "; no checkpoint was written yet"));
+    loss.backward();
+    std::vector<torch::Tensor> trainable;
+    for (auto& p : params)
+      if (p.grad().defined()) trainable.push_back(p);
+    double grad_norm = 0;
+    if (cfg.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(trainable, cfg.grad_clip);
+    optimizer.step();
+    {
+      torch::NoGradGuard guard;
+      const double d = std::min(cfg.ema, double(1 + step) / double(10 + step));
+      auto mp = model->parameters();
+      auto ep = ema->parameters();
+      for (size_t i = 0; i < mp.size(); ++i) ep[i].mul_(d).add_(mp[i], 1.0 - d);
+    }
+    ++step;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    curve.push_back({double(step), loss_value, lr, grad_norm, double(stage), secs});
+    loss_avg = step == result.resumed_from + 1 ? loss_value : 0.98 * loss_avg + 0.02 * loss_value;
+    char detail[96];
+    std::snprintf(detail, sizeof detail, "loss %.4f  %s", loss_avg, image_stage ? "images" : "videos");
+    progress.update(step, detail);
+    if (options.after_step) options.after_step(step, loss_value);
+
+    const int sig = g_signal.exchange(0);
+    if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || sig != 0) save_checkpoint();
+    if (sig == SIGTERM) {
+      write_curves(curves_path, curve);
+      throw TrainingInterrupted("backbone training stopped by SIGTERM at step " + std::to_string(step) + " of " +
+                                std::to_string(total) + "; checkpoint saved to " + ckpt_path +
+                                " (the same command resumes)");
+    }
+    if (sig == SIGUSR1) log_info("backbone training: checkpoint at step " + std::to_string(step) + " (SIGUSR1)");
+    result.final_loss = loss_value;
+  }
+  if (last_saved != step || !fs::exists(ckpt_path)) save_checkpoint();
+  write_curves(curves_path, curve);
+  progress.finish();
+  model->eval();
+  ema->eval();
+  result.steps_done = step;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return result;
+}
+
+}  // namespace vdlab

@@ -1,0 +1,73 @@
+#pragma once
+// Training the space-time UNet: AdamW, EMA, gradient clipping, CUDA autocast (bf16) on a GPU, a
+// pluggable timestep sampler (one t per video, or PTSS) and training noise, the two-stage recipe
+// (image pre-training with F = 1, then temporal training with the spatial part frozen), resumable
+// checkpoints every N steps and on SIGTERM / SIGUSR1, a NaN guard, and training curves in HDF5.
+//
+// Determinism: every random draw of step s comes from a CPU generator seeded by hash(seed, s), so a run
+// resumed from a checkpoint at step s draws exactly what the uninterrupted run drew (bitwise on CPU with
+// the same thread count).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/params.h"
+#include "datasets/clip_source.h"
+#include "methods/backbone/backbone.h"
+#include "methods/backbone/unet.h"
+
+namespace vdlab {
+
+struct TrainConfig {
+  int64_t steps = 1000;                // temporal (video) steps
+  int64_t image_pretrain_steps = 0;    // steps of stage 1 (F = 1 images) before them
+  int64_t batch_size = 8;              // videos per step; image steps use batch_size * frames images
+  double lr = 1e-3;
+  double weight_decay = 0.01;
+  int64_t warmup_steps = 50;           // linear learning-rate warm-up
+  double ema = 0.999;                  // EMA decay (with the usual (1 + s) / (10 + s) warm-up)
+  double grad_clip = 1.0;              // max global gradient norm (0: off)
+  double ptss_p = 0.0;                 // PTSS probability (METHODS.md 6); 0: one t per video
+  Json noise = Json{{"name", "iid"}};  // a noise_registry() entry for the training noise
+  double cond_dropout = 0.1;           // share of conditions dropped (classifier-free guidance)
+  bool freeze_spatial = true;          // stage 2 trains only the temporal group (when stage 1 ran)
+  int64_t checkpoint_every = 200;      // steps between checkpoints (0: only at the end and on signals)
+
+  static const ParamSpecs& params();
+  static TrainConfig from_json(const Json& resolved, const std::string& path = "backbone.train");
+};
+
+// Runtime settings that do not change the result's identity.
+struct TrainOptions {
+  std::string dir;          // checkpoint.pt, curves.h5 (created if missing)
+  std::string device = "cpu";
+  int threads = 0;          // at::set_num_threads for the run; 0: hardware concurrency
+  uint64_t seed = 0;
+  // Called after every completed step (tests use it to slow a run down or to poison it).
+  std::function<void(int64_t step, double loss)> after_step;
+};
+
+struct TrainResult {
+  int64_t steps_done = 0;
+  int64_t resumed_from = 0;  // the checkpoint step the run started from (0: fresh)
+  double seconds = 0;
+  double final_loss = 0;
+};
+
+// Trains `model` (whose EMA copy is `ema`) on `data`. Resumes from dir/checkpoint.pt when present.
+// On return `ema` holds the sampling weights. Throws NumericError naming the step on a non-finite
+// loss (the last good checkpoint is kept) and TrainingInterrupted on SIGTERM (after checkpointing).
+TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data, Prediction prediction,
+                       const std::vector<double>& alphas_cumprod, const TrainConfig& config,
+                       const TrainOptions& options);
+
+class TrainingInterrupted : public Error {
+ public:
+  using Error::Error;
+};
+
+// The weights of a module in a file (atomic write) and back; load checks every name and shape.
+void save_weights(VideoUNet& model, const std::string& path);
+void load_weights(VideoUNet& model, const std::string& path);
+
+}  // namespace vdlab

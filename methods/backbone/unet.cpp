@@ -1,0 +1,346 @@
+#include "methods/backbone/unet.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace vdlab {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor timestep_features(const torch::Tensor& t, int64_t dim) {
+  const int64_t half = dim / 2;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(t.device());
+  auto k = torch::arange(half, opts);
+  auto freqs = torch::exp(k * (-std::log(10000.0) / double(half)));
+  auto args = t.to(torch::kFloat32).reshape({-1, 1}) * freqs.reshape({1, -1});
+  return torch::cat({torch::cos(args), torch::sin(args)}, 1);
+}
+
+std::vector<int64_t> caption_tokens(const std::string& caption, int64_t vocab) {
+  std::vector<int64_t> out;
+  std::string word;
+  auto flush = [&] {
+    if (word.empty()) return;
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : word) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    out.push_back(int64_t(h % uint64_t(vocab)));
+    word.clear();
+  };
+  for (char c : caption) {
+    if (std::isalnum(static_cast<unsigned char>(c))) word.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+    else flush();
+  }
+  flush();
+  return out;
+}
+
+// ---- blocks -------------------------------------------------------------------------------------
+
+ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb_dim, int64_t groups) {
+  norm1 = register_module("norm1", torch::nn::GroupNorm(groups, in));
+  conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)));
+  emb_proj = register_module("emb_proj", torch::nn::Linear(emb_dim, out));
+  norm2 = register_module("norm2", torch::nn::GroupNorm(groups, out));
+  conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1)));
+  if (in != out) skip = register_module("skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1)));
+  torch::NoGradGuard guard;
+  conv2->weight.zero_();
+  conv2->bias.zero_();
+}
+
+torch::Tensor ResBlockImpl::forward(const torch::Tensor& h, const torch::Tensor& emb) {
+  auto y = conv1(F::silu(norm1(h)));
+  y = y + emb_proj(F::silu(emb)).unsqueeze(-1).unsqueeze(-1);
+  y = conv2(F::silu(norm2(y)));
+  return (skip ? skip(h) : h) + y;
+}
+
+SpatialAttentionImpl::SpatialAttentionImpl(int64_t channels, int64_t heads, int64_t groups) : heads_(heads) {
+  norm = register_module("norm", torch::nn::GroupNorm(groups, channels));
+  qkv = register_module("qkv", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, 3 * channels, 1)));
+  proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 1)));
+  torch::NoGradGuard guard;
+  proj->weight.zero_();
+  proj->bias.zero_();
+}
+
+torch::Tensor SpatialAttentionImpl::forward(const torch::Tensor& h) {
+  const int64_t n = h.size(0), c = h.size(1), hh = h.size(2), ww = h.size(3), d = c / heads_;
+  auto qkv_ = qkv(norm(h)).reshape({n, 3, heads_, d, hh * ww});
+  auto q = qkv_.select(1, 0).transpose(-1, -2);  // [n, heads, HW, d]
+  auto k = qkv_.select(1, 1);                    // [n, heads, d, HW]
+  auto v = qkv_.select(1, 2).transpose(-1, -2);  // [n, heads, HW, d]
+  auto attn = torch::softmax(torch::matmul(q, k) * (1.0 / std::sqrt(double(d))), -1);
+  auto out = torch::matmul(attn, v).transpose(-1, -2).reshape({n, c, hh, ww});
+  return h + proj(out);
+}
+
+TemporalAttentionImpl::TemporalAttentionImpl(int64_t channels, int64_t heads) : channels_(channels), heads_(heads) {
+  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels})));
+  to_q = register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(channels, channels).bias(false)));
+  to_k = register_module("to_k", torch::nn::Linear(torch::nn::LinearOptions(channels, channels).bias(false)));
+  to_v = register_module("to_v", torch::nn::Linear(torch::nn::LinearOptions(channels, channels).bias(false)));
+  to_out = register_module("to_out", torch::nn::Linear(channels, channels));
+  torch::NoGradGuard guard;
+  to_out->weight.zero_();
+  to_out->bias.zero_();
+}
+
+torch::Tensor TemporalAttentionImpl::forward(const torch::Tensor& h, int64_t batch, int64_t frames,
+                                             const TemporalMod& mod) {
+  const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3), hw = hh * ww, d = c / heads_;
+  // [B*F, C, H, W] -> tokens [B, HW, F, C]
+  auto tokens = h.reshape({batch, frames, c, hw}).permute({0, 3, 1, 2});
+  auto x = norm(tokens);
+  auto pos = timestep_features(torch::arange(frames, torch::TensorOptions().device(h.device())), c).to(x.dtype());
+  auto xp = x + pos;  // frame position for queries and keys
+  auto q = to_q(xp).reshape({batch, hw, frames, heads_, d}).transpose(2, 3);  // [B, HW, heads, F, d]
+  auto k = to_k(xp).reshape({batch, hw, frames, heads_, d}).transpose(2, 3);
+  auto v = to_v(x).reshape({batch, hw, frames, heads_, d}).transpose(2, 3);
+  auto logits = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(d)));  // [B, HW, heads, F, F]
+  if (mod.bias.defined()) {
+    torch::Tensor b = mod.bias.to(logits.dtype());
+    if (b.dim() == 2 && b.size(0) == frames && b.size(1) == frames) b = b.view({1, 1, 1, frames, frames});
+    else if (b.dim() == 3 && b.size(0) == batch && b.size(1) == frames && b.size(2) == frames)
+      b = b.view({batch, 1, 1, frames, frames});
+    else if (b.dim() == 4 && b.size(0) == batch && b.size(1) == heads_ && b.size(2) == frames && b.size(3) == frames)
+      b = b.view({batch, 1, heads_, frames, frames});
+    else
+      throw Error("temporal attention bias: expected [F, F], [B, F, F] or [B, heads, F, F] with B=" +
+                  std::to_string(batch) + " heads=" + std::to_string(heads_) + " F=" + std::to_string(frames) +
+                  ", got " + c10::str(b.sizes()));
+    logits = logits + b;
+  }
+  auto attn = torch::softmax(logits, -1);
+  auto out = to_out(torch::matmul(attn, v).transpose(2, 3).reshape({batch, hw, frames, c}));  // [B, HW, F, C]
+  out = out.permute({0, 2, 3, 1});                                                           // [B, F, C, HW]
+  if (mod.gate.defined()) {
+    torch::Tensor g = mod.gate.to(out.dtype());
+    if (g.dim() == 0) {
+    } else if (g.dim() == 1 && g.size(0) == batch) g = g.view({batch, 1, 1, 1});
+    else if (g.dim() == 2 && g.size(0) == batch && g.size(1) == frames) g = g.view({batch, frames, 1, 1});
+    else
+      throw Error("temporal attention gate: expected a scalar, [B] or [B, F] with B=" + std::to_string(batch) +
+                  " F=" + std::to_string(frames) + ", got " + c10::str(g.sizes()));
+    out = out * g;
+  }
+  return h + out.reshape({batch * frames, c, hh, ww});
+}
+
+// ---- the UNet -----------------------------------------------------------------------------------
+
+namespace {
+bool contains(const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+}  // namespace
+
+VideoUNetImpl::VideoUNetImpl(UNetConfig config) : config_(std::move(config)) {
+  const auto& c = config_;
+  const int64_t levels = int64_t(c.channel_mult.size());
+  auto ch = [&](int64_t l) { return c.base_channels * c.channel_mult[size_t(l)]; };
+  const int64_t pp = c.patch * c.patch;
+
+  stem = register_module("stem", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.in_channels * pp, c.base_channels, 3).padding(1)));
+  time_fc1 = register_module("time_fc1", torch::nn::Linear(c.time_features, c.emb_dim));
+  time_fc2 = register_module("time_fc2", torch::nn::Linear(c.emb_dim, c.emb_dim));
+  if (c.conditioning == "class") {
+    if (c.num_classes < 1) throw ConfigError("backbone: class conditioning needs num_classes >= 1");
+    class_embedding = register_module("class_embedding", torch::nn::Embedding(c.num_classes + 1, c.emb_dim));
+  } else if (c.conditioning == "caption") {
+    caption_embedding = register_module(
+        "caption_embedding",
+        torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(c.caption_vocab + 1, c.emb_dim).mode(torch::kMean)));
+  }
+
+  int64_t in = c.base_channels;
+  for (int64_t l = 0; l < levels; ++l) {
+    std::vector<ResBlock> blocks;
+    for (int64_t r = 0; r < c.res_blocks; ++r) {
+      blocks.push_back(register_module("down" + std::to_string(l) + "_block" + std::to_string(r),
+                                       ResBlock(r == 0 ? in : ch(l), ch(l), c.emb_dim, c.groups)));
+    }
+    down_blocks_.push_back(blocks);
+    down_spatial_.push_back(contains(c.spatial_attention, l)
+                                ? register_module("down" + std::to_string(l) + "_spatial",
+                                                  SpatialAttention(ch(l), c.heads, c.groups))
+                                : SpatialAttention(nullptr));
+    down_temporal_.push_back(contains(c.temporal_attention, l)
+                                 ? register_module("temporal_down" + std::to_string(l), TemporalAttention(ch(l), c.heads))
+                                 : TemporalAttention(nullptr));
+    downsamples_.push_back(l + 1 < levels ? register_module("downsample" + std::to_string(l),
+                                                            torch::nn::Conv2d(torch::nn::Conv2dOptions(ch(l), ch(l), 3)
+                                                                                  .stride(2)
+                                                                                  .padding(1)))
+                                          : torch::nn::Conv2d(nullptr));
+    in = ch(l);
+  }
+  const int64_t deep = ch(levels - 1);
+  mid1 = register_module("mid1", ResBlock(deep, deep, c.emb_dim, c.groups));
+  if (!c.spatial_attention.empty()) mid_spatial = register_module("mid_spatial", SpatialAttention(deep, c.heads, c.groups));
+  temporal_mid = register_module("temporal_mid", TemporalAttention(deep, c.heads));
+  mid2 = register_module("mid2", ResBlock(deep, deep, c.emb_dim, c.groups));
+
+  up_blocks_.resize(size_t(levels));
+  up_spatial_.resize(size_t(levels), SpatialAttention(nullptr));
+  up_temporal_.resize(size_t(levels), TemporalAttention(nullptr));
+  upsamples_.resize(size_t(levels), torch::nn::Conv2d(nullptr));
+  for (int64_t l = levels - 1; l >= 0; --l) {
+    const std::string name = "up" + std::to_string(l);
+    std::vector<ResBlock> blocks;
+    for (int64_t r = 0; r < c.res_blocks; ++r)
+      blocks.push_back(register_module(name + "_block" + std::to_string(r),
+                                       ResBlock(r == 0 ? 2 * ch(l) : ch(l), ch(l), c.emb_dim, c.groups)));
+    up_blocks_[size_t(l)] = blocks;
+    if (contains(c.spatial_attention, l))
+      up_spatial_[size_t(l)] = register_module(name + "_spatial", SpatialAttention(ch(l), c.heads, c.groups));
+    if (contains(c.temporal_attention, l))
+      up_temporal_[size_t(l)] = register_module("temporal_" + name, TemporalAttention(ch(l), c.heads));
+    if (l > 0)
+      upsamples_[size_t(l)] = register_module(
+          "upsample" + std::to_string(l), torch::nn::Conv2d(torch::nn::Conv2dOptions(ch(l), ch(l - 1), 3).padding(1)));
+  }
+  out_norm = register_module("out_norm", torch::nn::GroupNorm(c.groups, c.base_channels));
+  out_conv = register_module("out_conv",
+                             torch::nn::Conv2d(torch::nn::Conv2dOptions(c.base_channels, c.out_channels * pp, 3).padding(1)));
+  torch::NoGradGuard guard;
+  out_conv->weight.zero_();
+  out_conv->bias.zero_();
+}
+
+torch::Tensor VideoUNetImpl::condition_embedding(const torch::Tensor& labels, const std::vector<std::string>& captions,
+                                                 int64_t batch, const torch::Device& device) {
+  const auto& c = config_;
+  if (c.conditioning == "class") {
+    torch::Tensor idx;
+    if (labels.defined()) {
+      if (labels.dim() != 1 || labels.size(0) != batch)
+        throw Error("backbone: labels must be [B] with B=" + std::to_string(batch) + ", got " + c10::str(labels.sizes()));
+      auto l = labels.to(torch::kCPU, torch::kLong);
+      if ((l >= c.num_classes).any().item<bool>() || (l < -1).any().item<bool>())
+        throw Error("backbone: a label is outside [-1, " + std::to_string(c.num_classes - 1) + "]");
+      idx = torch::where(l < 0, torch::full_like(l, c.num_classes), l);
+    } else {
+      idx = torch::full({batch}, c.num_classes, torch::kLong);
+    }
+    return class_embedding(idx.to(device));
+  }
+  if (c.conditioning == "caption") {
+    std::vector<int64_t> tokens, offsets;
+    for (int64_t b = 0; b < batch; ++b) {
+      offsets.push_back(int64_t(tokens.size()));
+      std::vector<int64_t> words =
+          size_t(b) < captions.size() ? caption_tokens(captions[size_t(b)], c.caption_vocab) : std::vector<int64_t>{};
+      if (words.empty()) words.push_back(c.caption_vocab);  // the unconditional token
+      tokens.insert(tokens.end(), words.begin(), words.end());
+    }
+    auto t = torch::tensor(tokens, torch::kLong).to(device);
+    auto o = torch::tensor(offsets, torch::kLong).to(device);
+    return caption_embedding(t, o);
+  }
+  return {};
+}
+
+UNetOutput VideoUNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels,
+                                  const std::vector<std::string>& captions, const UNetForwardOptions& options) {
+  const auto& c = config_;
+  if (x.dim() != 5) throw Error("backbone: x must be [B, C, F, H, W], got " + c10::str(x.sizes()));
+  const int64_t B = x.size(0), C = x.size(1), Fr = x.size(2), H = x.size(3), W = x.size(4);
+  if (C != c.in_channels)
+    throw Error("backbone: expected " + std::to_string(c.in_channels) + " channels, got " + std::to_string(C));
+  const int64_t levels = int64_t(c.channel_mult.size());
+  const int64_t factor = c.patch << (levels - 1);
+  if (H % factor != 0 || W % factor != 0)
+    throw Error("backbone: height and width must be multiples of " + std::to_string(factor) + ", got " +
+                std::to_string(H) + "x" + std::to_string(W));
+  if (t.dim() != 2 || t.size(0) != B || t.size(1) != Fr)
+    throw Error("backbone: t must be [B, F] = [" + std::to_string(B) + ", " + std::to_string(Fr) + "], got " +
+                c10::str(t.sizes()));
+
+  // Per-frame timestep embedding plus the per-video condition.
+  auto emb = time_fc2(F::silu(time_fc1(timestep_features(t.reshape({-1}), c.time_features).to(x.dtype()))));  // [B*F, E]
+  auto cond = condition_embedding(labels, captions, B, x.device());
+  if (cond.defined()) emb = emb + cond.to(emb.dtype()).repeat_interleave(Fr, 0);
+
+  // [B, C, F, H, W] -> [B*F, C, H, W]
+  auto h = x.permute({0, 2, 1, 3, 4}).reshape({B * Fr, C, H, W});
+  if (c.patch > 1) h = torch::pixel_unshuffle(h, c.patch);
+  h = stem(h);
+  const bool video = Fr > 1;  // temporal layers are skipped for images (F = 1): image pre-training
+  auto temporal = [&](TemporalAttention& layer, const std::string& site, const torch::Tensor& in) {
+    if (!layer || !video) return in;
+    TemporalMod mod = options.temporal ? options.temporal(site) : TemporalMod{};
+    return layer(in, B, Fr, mod);
+  };
+
+  std::vector<torch::Tensor> skips;
+  for (int64_t l = 0; l < levels; ++l) {
+    for (auto& block : down_blocks_[size_t(l)]) h = block(h, emb);
+    if (down_spatial_[size_t(l)]) h = down_spatial_[size_t(l)](h);
+    h = temporal(down_temporal_[size_t(l)], "down" + std::to_string(l), h);
+    skips.push_back(h);
+    if (downsamples_[size_t(l)]) h = downsamples_[size_t(l)](h);
+  }
+  h = mid1(h, emb);
+  if (mid_spatial) h = mid_spatial(h);
+  h = temporal(temporal_mid, "mid", h);
+  h = mid2(h, emb);
+
+  UNetOutput out;
+  for (int64_t l = levels - 1; l >= 0; --l) {
+    h = torch::cat({h, skips[size_t(l)]}, 1);
+    for (auto& block : up_blocks_[size_t(l)]) h = block(h, emb);
+    if (up_spatial_[size_t(l)]) h = up_spatial_[size_t(l)](h);
+    h = temporal(up_temporal_[size_t(l)], "up" + std::to_string(l), h);
+    if (options.return_features)
+      out.decoder_features.push_back(
+          h.reshape({B, Fr, h.size(1), h.size(2), h.size(3)}).permute({0, 2, 1, 3, 4}));
+    if (upsamples_[size_t(l)])
+      h = upsamples_[size_t(l)](F::interpolate(
+          h, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest)));
+  }
+  h = out_conv(F::silu(out_norm(h)));
+  if (c.patch > 1) h = torch::pixel_shuffle(h, c.patch);
+  out.prediction = h.reshape({B, Fr, c.out_channels, H, W}).permute({0, 2, 1, 3, 4});
+  return out;
+}
+
+bool VideoUNetImpl::in_group(const std::string& name, const std::string& group) {
+  const bool temporal = name.rfind("temporal", 0) == 0;
+  if (group == "all") return true;
+  if (group == "spatial") return !temporal;
+  if (group == "temporal") return temporal;
+  if (group == "temporal_qkv")
+    return temporal && (name.find(".to_q.") != std::string::npos || name.find(".to_k.") != std::string::npos ||
+                        name.find(".to_v.") != std::string::npos);
+  throw ConfigError("unknown parameter group '" + group + "' (known: all, spatial, temporal, temporal_qkv)");
+}
+
+std::vector<std::string> VideoUNetImpl::parameter_names(const std::string& group) const {
+  std::vector<std::string> out;
+  for (const auto& item : named_parameters())
+    if (in_group(item.key(), group)) out.push_back(item.key());
+  return out;
+}
+
+std::vector<torch::Tensor> VideoUNetImpl::parameter_group(const std::string& group) const {
+  std::vector<torch::Tensor> out;
+  for (const auto& item : named_parameters())
+    if (in_group(item.key(), group)) out.push_back(item.value());
+  return out;
+}
+
+void VideoUNetImpl::set_trainable(const std::vector<std::string>& groups) {
+  for (auto& item : named_parameters()) {
+    bool on = false;
+    for (const auto& g : groups) on = on || in_group(item.key(), g);
+    item.value().set_requires_grad(on);
+  }
+}
+
+}  // namespace vdlab

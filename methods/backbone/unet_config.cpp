@@ -1,0 +1,106 @@
+#include "methods/backbone/unet_config.h"
+
+#include "core/error.h"
+#include "core/suggest.h"
+
+namespace vdlab {
+
+Json UNetConfig::to_json() const {
+  return Json{{"in_channels", in_channels},
+              {"out_channels", out_channels},
+              {"patch", patch},
+              {"base_channels", base_channels},
+              {"channel_mult", channel_mult},
+              {"res_blocks", res_blocks},
+              {"spatial_attention", spatial_attention},
+              {"temporal_attention", temporal_attention},
+              {"heads", heads},
+              {"groups", groups},
+              {"time_features", time_features},
+              {"emb_dim", emb_dim},
+              {"conditioning", conditioning},
+              {"num_classes", num_classes},
+              {"caption_vocab", caption_vocab}};
+}
+
+UNetConfig UNetConfig::from_json(const Json& j, const std::string& path) {
+  UNetConfig c;
+  auto get = [&](const char* key, auto& field) {
+    if (!j.contains(key)) return;
+    try {
+      j.at(key).get_to(field);
+    } catch (const std::exception&) {
+      throw ConfigError(path + "." + key + ": wrong type " + j.at(key).dump());
+    }
+  };
+  get("in_channels", c.in_channels);
+  get("out_channels", c.out_channels);
+  get("patch", c.patch);
+  get("base_channels", c.base_channels);
+  get("channel_mult", c.channel_mult);
+  get("res_blocks", c.res_blocks);
+  get("spatial_attention", c.spatial_attention);
+  get("temporal_attention", c.temporal_attention);
+  get("heads", c.heads);
+  get("groups", c.groups);
+  get("time_features", c.time_features);
+  get("emb_dim", c.emb_dim);
+  get("conditioning", c.conditioning);
+  get("num_classes", c.num_classes);
+  get("caption_vocab", c.caption_vocab);
+  if (c.channel_mult.empty()) throw ConfigError(path + ".channel_mult: needs at least one level");
+  if (c.patch < 1) throw ConfigError(path + ".patch: must be >= 1");
+  if (c.time_features % 2 != 0) throw ConfigError(path + ".time_features: must be even");
+  for (int64_t m : c.channel_mult)
+    if ((m * c.base_channels) % c.groups != 0 || (m * c.base_channels) % c.heads != 0)
+      throw ConfigError(path + ".channel_mult: channels " + std::to_string(m * c.base_channels) +
+                        " not divisible by groups and heads");
+  if (c.conditioning != "none" && c.conditioning != "class" && c.conditioning != "caption")
+    throw ConfigError(path + ".conditioning: '" + c.conditioning + "' is not one of none, class, caption");
+  return c;
+}
+
+std::vector<std::string> UNetConfig::preset_names() { return {"tiny", "small", "base"}; }
+
+UNetConfig UNetConfig::preset(const std::string& name, const std::string& path) {
+  UNetConfig c;
+  if (name == "tiny") {
+    // Sized for minutes of training on two CPU cores at 32x32: the stem folds 4x4 pixels into
+    // channels, so the convolutions run on an 8x8 and a 4x4 grid; temporal attention at both levels
+    // and in the middle.
+    c.patch = 4;
+    c.base_channels = 32;
+    c.channel_mult = {1, 2};
+    c.res_blocks = 1;
+    c.spatial_attention = {};
+    c.temporal_attention = {0, 1};
+    c.heads = 4;
+    c.groups = 8;
+    c.emb_dim = 128;
+  } else if (name == "small") {
+    c.patch = 1;
+    c.base_channels = 64;
+    c.channel_mult = {1, 2, 2, 4};
+    c.res_blocks = 2;
+    c.spatial_attention = {2, 3};
+    c.temporal_attention = {0, 1, 2, 3};
+    c.heads = 4;
+    c.groups = 32;
+    c.emb_dim = 256;
+  } else if (name == "base") {
+    c.patch = 1;
+    c.base_channels = 128;
+    c.channel_mult = {1, 2, 2, 4};
+    c.res_blocks = 2;
+    c.spatial_attention = {1, 2, 3};
+    c.temporal_attention = {0, 1, 2, 3};
+    c.heads = 8;
+    c.groups = 32;
+    c.emb_dim = 512;
+  } else {
+    throw ConfigError(path + ": unknown preset '" + name + "'" + suggestion_suffix(name, preset_names()));
+  }
+  return c;
+}
+
+}  // namespace vdlab
