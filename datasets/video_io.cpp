@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/core/utils/logger.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -30,15 +31,28 @@ cv::Mat resize_crop(const cv::Mat& rgb, int size) {
 
 }  // namespace
 
+namespace {
+// OpenCV's own log lines would repeat, less clearly, the one error vdlab reports.
+void quiet_opencv() {
+  static const bool once = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return true;
+  }();
+  (void)once;
+}
+}  // namespace
+
 int count_frames(const std::string& path) {
-  cv::VideoCapture cap(path);
+  quiet_opencv();
+  cv::VideoCapture cap(path, cv::CAP_FFMPEG);
   if (!cap.isOpened()) throw IoError(path + ": cannot open video");
   return int(cap.get(cv::CAP_PROP_FRAME_COUNT));
 }
 
 Video read_video(const std::string& path, const ReadOptions& o) {
+  quiet_opencv();
   if (!std::filesystem::exists(path)) throw IoError(path + ": no such file");
-  cv::VideoCapture cap(path);
+  cv::VideoCapture cap(path, cv::CAP_FFMPEG);
   if (!cap.isOpened()) throw IoError(path + ": cannot open video (not a video file, or a codec FFmpeg lacks)");
   std::vector<cv::Mat> frames;
   cv::Mat bgr;

@@ -29,6 +29,8 @@ std::string default_cache_dir() {
   return ".vdlab-cache";
 }
 
+bool backbone_trains(const Json& backbone) { return backbone.contains("train"); }
+
 std::string cell_path(const RunOptions& o, const CellSpec& c) { return o.out_dir + "/cells/" + c.id + ".h5"; }
 std::string cell_error_path(const RunOptions& o, const CellSpec& c) { return o.out_dir + "/cells/" + c.id + ".error"; }
 
@@ -113,7 +115,7 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
       ctx.cache_dir = options_.cache_dir;
       ctx.device = options_.device;
       ctx.train_data_config = cell.config.at("train_dataset");
-      ctx.train_data = make_dataset(ctx.train_data_config, "train_dataset");
+      if (backbone_trains(cell.config.at("backbone"))) ctx.train_data = make_dataset(ctx.train_data_config, "train_dataset");
       ctx.seed = 0;  // the backbone is shared by every seed of the sweep; its own config carries a seed
       BackbonePtr backbone = backbone_registry().make_resolved(cell.config.at("backbone"), "backbone")(ctx);
       backbone->to(torch::Device(options_.device));

@@ -47,6 +47,10 @@ class CellRunner {
   std::unique_ptr<Shared> shared_;
 };
 
+// Whether a resolved backbone config is one the harness trains (it has a training recipe), and so needs
+// the training split; analytic and TorchScript backbones do not.
+bool backbone_trains(const Json& backbone);
+
 // Default cache folder: $VDLAB_CACHE_DIR, else $XDG_CACHE_HOME/vdlab, else ~/.cache/vdlab.
 std::string default_cache_dir();
 

@@ -150,7 +150,15 @@ void write_json_atomically(const std::string& path, const Json& j) {
   out.commit();
 }
 
+// Opens every dataset split once before any cell runs, so a missing folder or a corrupt video is one
+// clear error up front rather than the same failure in every cell.
+void check_datasets(const Experiment& e) {
+  for (const auto& d : e.datasets) make_dataset(d, "dataset");
+  if (backbone_trains(e.backbone)) make_dataset(e.train_dataset, "train_dataset");
+}
+
 int run_cells(const Experiment& e, const std::vector<CellSpec>& cells, const RunOptions& ro) {
+  check_datasets(e);
   fs::create_directories(ro.out_dir + "/cells");
   const int stale = remove_stale_temp_files(ro.out_dir + "/cells");
   if (stale) log_info("removed " + std::to_string(stale) + " partial file(s) left by an interrupted run");
@@ -247,6 +255,7 @@ int cmd_cell(const std::vector<std::string>& args) {
     throw ConfigError("--index " + std::to_string(index) + ": the experiment has cells 0 to " +
                       std::to_string(cells.size() - 1));
   RunOptions ro = run_options(common);
+  check_datasets(e);
   fs::create_directories(ro.out_dir + "/cells");
   CellRunner runner(e, ro);
   const auto& c = cells[std::size_t(index)];
