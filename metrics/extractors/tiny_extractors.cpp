@@ -23,7 +23,7 @@ namespace {
 
 const char* kImageSource = R"JIT(
 def forward(self, img, return_features: bool = False):
-    x = img.to(torch.float32)
+    x = img.float()
     x = torch.adaptive_avg_pool2d(x, [32, 32])
     x = x / 127.5 - 1.0
     x = torch.relu(torch.conv2d(x, self.c1_w, self.c1_b, [1, 1], [1, 1]))
@@ -39,7 +39,7 @@ def forward(self, img, return_features: bool = False):
 
 const char* kVideoSource = R"JIT(
 def forward(self, x, rescale: bool = False, resize: bool = False, return_features: bool = False):
-    v = x.to(torch.float32)
+    v = x.float()
     if rescale:
         v = v / 127.5 - 1.0
     if resize:
@@ -117,11 +117,27 @@ Data load_split(const TinyTrainConfig& c, const std::string& split, int clips, i
 
 // Inputs and targets of one step: clips for tiny-i3d, single frames for tiny-inception.
 void batch_of(const TinyTrainConfig& c, const Data& d, const torch::Tensor& idx, torch::Tensor& x,
-              torch::Tensor& shape, torch::Tensor& direction, std::mt19937_64& rng) {
+              torch::Tensor& shape, torch::Tensor& direction, std::mt19937_64& rng, bool augment) {
   if (c.name == "tiny-i3d") {
-    x = d.clips.index_select(0, idx);
+    x = d.clips.index_select(0, idx).clone();
     shape = d.shape.index_select(0, idx);
-    direction = d.direction.index_select(0, idx);
+    direction = d.direction.index_select(0, idx).clone();
+    if (!augment) return;
+    // Label-preserving augmentation: playing a clip backwards turns its direction by 180 degrees (bin + 4);
+    // a left-right mirror maps direction t to 180 - t (bin k to 4 - k). Shapes stay what they are.
+    std::bernoulli_distribution coin(0.5);
+    for (std::int64_t k = 0; k < x.size(0); ++k) {
+      std::int64_t bin = direction[k].item<std::int64_t>();
+      if (coin(rng)) {
+        x[k] = x[k].flip({1});
+        bin = (bin + 4) % kDirections;
+      }
+      if (coin(rng)) {
+        x[k] = x[k].flip({3});
+        bin = ((4 - bin) % kDirections + kDirections) % kDirections;
+      }
+      direction[k] = bin;
+    }
     return;
   }
   // tiny-inception: 4 random frames of each selected clip.
@@ -154,7 +170,7 @@ torch::Tensor loss_of(const TinyTrainConfig& c, torch::jit::Module& m, const tor
 
 Json TinyTrainConfig::to_json() const {
   return Json{{"name", name},   {"clips", clips}, {"frames", frames}, {"size", size}, {"steps", steps},
-              {"batch", batch}, {"lr", lr},       {"seed", seed},     {"format", 1}};
+              {"batch", batch}, {"lr", lr},       {"seed", seed},     {"format", 2}};
 }
 
 TinyTrainConfig TinyTrainConfig::make(const std::string& name, const Json& overrides) {
@@ -163,7 +179,7 @@ TinyTrainConfig TinyTrainConfig::make(const std::string& name, const Json& overr
   TinyTrainConfig c;
   c.name = name;
   if (name == "tiny-inception") {
-    c.steps = 200;
+    c.steps = 300;
     c.batch = 32;
   }
   const ParamSpecs specs = {{"clips", c.clips, "moving-shapes train clips"},
@@ -207,7 +223,7 @@ TinyTrainResult ensure_tiny_extractor(const TinyTrainConfig& c, const std::strin
     p.set_requires_grad(true);
     params.push_back(p);
   }
-  torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr));
+  torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr).weight_decay(1e-4));
   std::mt19937_64 rng(std::uint64_t(c.seed) * 7919 + 1);
   Progress progress("train " + c.name, c.steps);
   double recent = 0.0;
@@ -218,7 +234,7 @@ TinyTrainResult ensure_tiny_extractor(const TinyTrainConfig& c, const std::strin
     std::uniform_int_distribution<std::int64_t> u(0, c.clips - 1);
     for (auto& i : pick) i = u(rng);
     torch::Tensor x, shape, direction;
-    batch_of(c, train, torch::tensor(pick, torch::kLong), x, shape, direction, rng);
+    batch_of(c, train, torch::tensor(pick, torch::kLong), x, shape, direction, rng, true);
     opt.zero_grad();
     torch::Tensor loss = loss_of(c, m, x, shape, direction, nullptr);
     loss.backward();
@@ -236,14 +252,22 @@ TinyTrainResult ensure_tiny_extractor(const TinyTrainConfig& c, const std::strin
     torch::Tensor x, shape, direction, logits;
     std::vector<std::int64_t> all(64);
     for (int i = 0; i < 64; ++i) all[std::size_t(i)] = i;
-    batch_of(c, held_out, torch::tensor(all, torch::kLong), x, shape, direction, rng);
+    batch_of(c, held_out, torch::tensor(all, torch::kLong), x, shape, direction, rng, false);
     loss_of(c, m, x, shape, direction, &logits);
     result.accuracy = logits.slice(1, 0, kShapes).argmax(1).eq(shape).to(torch::kDouble).mean().item<double>();
+    if (c.name == "tiny-i3d")
+      result.direction_accuracy = logits.slice(1, kShapes, kShapes + kDirections)
+                                      .argmax(1)
+                                      .eq(direction)
+                                      .to(torch::kDouble)
+                                      .mean()
+                                      .item<double>();
   }
   result.final_loss = recent_n ? recent / recent_n : 0.0;
   result.trained = true;
   log_info(c.name + ": final loss " + std::to_string(result.final_loss) + ", held-out shape accuracy " +
-           std::to_string(result.accuracy));
+           std::to_string(result.accuracy) +
+           (c.name == "tiny-i3d" ? ", direction accuracy " + std::to_string(result.direction_accuracy) : ""));
   const std::string tmp = result.path + ".tmp-" + std::to_string(::getpid());
   m.save(tmp);
   fs::rename(tmp, result.path);

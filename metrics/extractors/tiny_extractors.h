@@ -20,7 +20,7 @@ struct TinyTrainConfig {
   int clips = 384;                // moving-shapes train clips
   int frames = 16;
   int size = 32;
-  int steps = 150;
+  int steps = 500;
   int batch = 32;                 // clips per step (tiny-inception: frames = 4 * batch)
   double lr = 3e-3;
   int seed = 0;
@@ -34,6 +34,7 @@ struct TinyTrainResult {
   bool trained = false;     // false when the cached file was reused
   double final_loss = 0.0;  // training loss of the last steps (when trained)
   double accuracy = 0.0;    // shape-class accuracy on a held-out moving-shapes split (when trained)
+  double direction_accuracy = 0.0;  // tiny-i3d: motion-direction (8 bins) accuracy on the same clips
 };
 
 // The cached file for the config, trained and written atomically when missing.
