@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up (dependencies, build) and runs the demo experiment end to end: trains the tiny backbone on
+# moving-shapes (once; cached), samples with DDIM, DPM-Solver++ and UniPC at 10 and 20 steps over a few
+# seeds, scores every cell, and writes runs/demo/{report.md, cells.csv, samples/, plot.png}.
+# Extra arguments go to `vdlab run`, for example: scripts/demo.sh seeds=[0]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh
+out=${VDLAB_DEMO_OUT:-runs/demo}
+start=$(date +%s)
+./build/runners/vdlab run experiments/demo.yaml --out "$out" "$@"
+/usr/bin/python3 scripts/plot_cells.py "$out" --x sampler.steps --group sampler.name --out "$out/plot.png"
+echo "demo: finished in $(( $(date +%s) - start )) s after the build; see $out/report.md, $out/samples/grid.png and $out/plot.png"
