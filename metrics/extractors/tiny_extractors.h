@@ -7,8 +7,10 @@
 // metric keys name them (fid[tiny-inception], fvd[tiny-i3d]); their file's SHA-256 is recorded as for
 // any extractor.
 //
-// A trained file is cached as <cache_dir>/extractors/<name>-<config hash>.pt, so a config trains once;
-// training is deterministic for a fixed thread count.
+// A trained file is cached as <cache_dir>/extractors/<name>-<config hash>.pt, so a config trains once.
+// Training is seeded, but LibTorch's multi-threaded CPU kernels do not promise bitwise-equal weights on
+// every machine: values are comparable across runs that use the same file, which is what the recorded
+// SHA-256 identifies (copy the cached file to share it).
 #include <string>
 
 #include "core/params.h"

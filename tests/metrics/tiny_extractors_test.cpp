@@ -14,7 +14,7 @@
 namespace vdlab {
 namespace {
 
-const Json kQuick = {{"steps", 25}, {"clips", 48}, {"batch", 16}};
+const Json kQuick = {{"steps", 10}, {"clips", 16}, {"batch", 8}};
 
 VideoSet shapes_set(const std::string& split, int clips) {
   register_builtin_datasets();
@@ -58,7 +58,7 @@ TEST(TinyExtractorsIntegration, MetricKeysNameTheTinyExtractors) {
   register_builtin_metrics();
   MetricContext ctx;
   ctx.cache_dir = test::scratch_dir("tiny-metrics-cache");
-  const VideoSet real = shapes_set("test", 24), fake = shapes_set("val", 24);
+  const VideoSet real = shapes_set("test", 12), fake = shapes_set("val", 12);
   const auto fvd = metric_registry().make("fvd", Json{{"extractor", "tiny-i3d"}, {"tiny_train", kQuick}}, "fvd")
                        ->compute(real, fake, ctx);
   ASSERT_FALSE(fvd[0].skipped) << fvd[0].skip_reason;

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "datasets/clip_source.h"
+#include "datasets/clip_store.h"
 #include "metrics/video_sets.h"
 #include "metrics_support.h"
 
@@ -41,6 +43,27 @@ TEST(MetricSpecs, ParseKeysIntoParameters) {
 TEST(VideoSets, MissingOrEmptySourcesAreClearErrors) {
   EXPECT_THROW(load_video_set("/nonexistent/folder", {}), IoError);
   EXPECT_THROW(load_video_set(test::scratch_dir("no-videos"), {}), IoError);
+}
+
+TEST(VideoSets, HdfClipStoresAreSources) {
+  register_builtin_datasets();
+  const std::string dir = test::scratch_dir("clip-stores");
+  for (const char* split : {"test", "val"}) {
+    auto shapes = make_dataset(Json{{"name", "moving-shapes"}, {"split", split}, {"clips", 6}, {"frames", 16}});
+    export_clip_store(*shapes, dir + "/" + split + ".h5");
+  }
+  VideoSourceOptions o;
+  const VideoSet real = load_video_set(dir + "/test.h5", o), fake = load_video_set(dir + "/val.h5", o);
+  ASSERT_EQ(real.videos.size(), 6u);
+  EXPECT_FALSE(real.content_hash.empty());
+  EXPECT_FALSE(real.captions[0].empty());
+  MetricContext ctx;
+  const auto values = score_video_sets(real, fake, {"mm", "stability"}, ctx);
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_GT(values[0].value, 0.0);
+  EXPECT_EQ(values[1].value, 1.0);
+  o.limit = 2;
+  EXPECT_EQ(load_video_set(dir + "/test.h5", o).videos.size(), 2u);
 }
 
 TEST(VideoSetsRealdata, TwoFoldersOfRealClipsWithCachedReferenceStatistics) {
