@@ -23,6 +23,7 @@
 #include "core/atomic_file.h"
 #include "runners/cell_runner.h"
 #include "runners/experiment.h"
+#include "runners/metrics_command.h"
 #include "runners/provenance.h"
 #include "runners/report.h"
 #include "runners/yaml_json.h"
@@ -84,13 +85,14 @@ Parsed parse(const std::vector<std::string>& args, po::options_description& desc
   desc.add_options()("help,h", "show this help");
   try {
     po::store(po::command_line_parser(args).options(desc).positional(pos).run(), p.vm);
+    if (p.vm.count("help")) {
+      std::cout << "usage: " << usage << "\n\n" << teach << "\n\n" << desc << "\n";
+      p.help = true;
+      return p;
+    }
     po::notify(p.vm);
   } catch (const po::error& e) {
     throw ConfigError(std::string(e.what()) + " (see --help)");
-  }
-  if (p.vm.count("help")) {
-    std::cout << "usage: " << usage << "\n\n" << teach << "\n\n" << desc << "\n";
-    p.help = true;
   }
   return p;
 }
@@ -104,6 +106,34 @@ const char* kExperimentHelp =
     "Overrides `path=value` change any field: `sampler.steps=50` (every variant), `variants.0.noise.rho=0.4`,\n"
     "`dataset.clips=16`, `seeds=[0,1,2]`. Values are YAML.";
 
+// What every experiment command shares: the file, `path=value` overrides, and the common options.
+struct ExperimentArgs {
+  std::string experiment;
+  std::vector<std::string> overrides;
+  CommonOptions common;
+  po::options_description desc;
+  po::positional_options_description pos;
+
+  explicit ExperimentArgs(const std::string& title) : desc(title) {
+    desc.add_options()("experiment", po::value(&experiment)->required(), "experiment file (YAML)")(
+        "set", po::value(&overrides)->multitoken(), "overrides path=value (also accepted after the file)");
+    add_common(desc, common);
+    pos.add("experiment", 1).add("set", -1);
+  }
+
+  // -1 to go on; otherwise the exit code (help shown: 0; no arguments: usage and 2).
+  int parse_or_help(const std::vector<std::string>& args, const std::string& usage, const std::string& teach) {
+    if (args.empty()) {
+      parse({"--help"}, desc, pos, usage, teach);
+      return 2;
+    }
+    if (parse(args, desc, pos, usage, teach).help) return 0;
+    return -1;
+  }
+
+  Experiment load() const { return load_experiment(experiment, overrides); }
+};
+
 void print_plan_line(const CellSpec& c, const std::string& status) {
   std::cout << std::setw(4) << c.index << "  " << std::left << std::setw(44) << c.id << " " << c.hash << "  " << status
             << std::right << "\n";
@@ -116,26 +146,15 @@ std::string cell_status(const RunOptions& ro, const CellSpec& c) {
 }
 
 int cmd_plan(const std::vector<std::string>& args) {
-  std::string experiment;
-  std::vector<std::string> overrides;
-  CommonOptions common;
-  po::options_description desc("plan options");
-  desc.add_options()("experiment", po::value(&experiment)->required(), "experiment file (YAML)")(
-      "set", po::value(&overrides)->multitoken(), "overrides path=value");
-  add_common(desc, common);
-  po::positional_options_description pos;
-  pos.add("experiment", 1).add("set", -1);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    parse({"--help"}, desc, pos, "vdlab plan EXPERIMENT.yaml [path=value ...] [--out DIR]",
-          "Lists the cells of an experiment: index, id, hash and status (done / missing / failed) in --out.\n"
-          "The same file gives the same cells and hashes on every run and every machine.\n\n" +
-              std::string(kExperimentHelp));
-    return 0;
-  }
-  auto p = parse(args, desc, pos, "", "");
-  if (p.help) return 0;
-  const Experiment e = load_experiment(experiment, overrides);
-  const RunOptions ro = run_options(common);
+  ExperimentArgs a("plan options");
+  const int code = a.parse_or_help(
+      args, "vdlab plan EXPERIMENT.yaml [path=value ...] [--out DIR]",
+      "Lists the cells of an experiment: index, id, hash and status (done / missing / failed) in --out.\n"
+      "The same file gives the same cells and hashes on every run and every machine.\n\n" +
+          std::string(kExperimentHelp));
+  if (code >= 0) return code;
+  const Experiment e = a.load();
+  const RunOptions ro = run_options(a.common);
   const auto cells = plan_cells(e);
   std::cout << "index  id" << std::string(42, ' ') << "hash              status\n";
   for (const auto& c : cells) print_plan_line(c, cell_status(ro, c));
@@ -195,66 +214,41 @@ int run_cells(const Experiment& e, const std::vector<CellSpec>& cells, const Run
 }
 
 int cmd_run(const std::vector<std::string>& args) {
-  std::string experiment;
-  std::vector<std::string> overrides;
-  CommonOptions common;
+  ExperimentArgs a("run options");
   bool force = false;
-  po::options_description desc("run options");
-  desc.add_options()("experiment", po::value(&experiment)->required(), "experiment file (YAML)")(
-      "set", po::value(&overrides)->multitoken(), "overrides path=value")(
-      "force", po::bool_switch(&force), "run every cell again, even finished ones");
-  add_common(desc, common);
-  po::positional_options_description pos;
-  pos.add("experiment", 1).add("set", -1);
-  const std::string usage = "vdlab run EXPERIMENT.yaml [path=value ...] [--out DIR] [--device cpu|cuda] [--threads N]";
-  const std::string teach =
+  a.desc.add_options()("force", po::bool_switch(&force), "run every cell again, even finished ones");
+  const int code = a.parse_or_help(
+      args, "vdlab run EXPERIMENT.yaml [path=value ...] [--out DIR] [--device cpu|cuda] [--threads N]",
       "Runs every cell of an experiment here, one after another, skipping cells already finished in --out.\n"
       "A trained backbone is trained once and cached (--cache); a killed run loses only the cell in flight.\n"
       "At the end it writes report.md (table), cells.csv, samples/*.mp4 and samples/grid.png in --out.\n"
       "Exit status: 0 when every cell is finished, 1 when any failed (see cells/<id>.error), 2 for bad input.\n\n" +
-      std::string(kExperimentHelp) + "\n\nExample: vdlab run experiments/demo.yaml sampler.steps=20 --out runs/demo";
-  if (args.empty()) {
-    parse({"--help"}, desc, pos, usage, teach);
-    return 2;
-  }
-  auto p = parse(args, desc, pos, usage, teach);
-  if (p.help) return 0;
-  apply_common(common);
-  const Experiment e = load_experiment(experiment, overrides);
-  RunOptions ro = run_options(common);
+          std::string(kExperimentHelp) + "\n\nExample: vdlab run experiments/demo.yaml sampler.steps=20 --out runs/demo");
+  if (code >= 0) return code;
+  apply_common(a.common);
+  const Experiment e = a.load();
+  RunOptions ro = run_options(a.common);
   ro.force = force;
   return run_cells(e, plan_cells(e), ro);
 }
 
 int cmd_cell(const std::vector<std::string>& args) {
-  std::string experiment;
-  std::vector<std::string> overrides;
-  CommonOptions common;
+  ExperimentArgs a("cell options");
   long index = -1;
-  po::options_description desc("cell options");
-  desc.add_options()("experiment", po::value(&experiment)->required(), "experiment file (YAML)")(
-      "set", po::value(&overrides)->multitoken(), "overrides path=value")(
-      "index,i", po::value(&index)->required(), "cell index from `vdlab plan` (a Slurm array task passes $SLURM_ARRAY_TASK_ID)");
-  add_common(desc, common);
-  po::positional_options_description pos;
-  pos.add("experiment", 1).add("set", -1);
-  const std::string usage = "vdlab cell EXPERIMENT.yaml --index I [path=value ...] [--out DIR]";
-  const std::string teach =
+  a.desc.add_options()("index,i", po::value(&index)->required(),
+                       "cell index from `vdlab plan` (a Slurm array task passes $SLURM_ARRAY_TASK_ID)");
+  const int code = a.parse_or_help(
+      args, "vdlab cell EXPERIMENT.yaml --index I [path=value ...] [--out DIR]",
       "Runs one cell (skipped when already finished). Cluster array jobs run one of these per task; the\n"
-      "cell file appears complete or not at all, so a requeued task simply runs again.";
-  if (args.empty()) {
-    parse({"--help"}, desc, pos, usage, teach);
-    return 2;
-  }
-  auto p = parse(args, desc, pos, usage, teach);
-  if (p.help) return 0;
-  apply_common(common);
-  const Experiment e = load_experiment(experiment, overrides);
+      "cell file appears complete or not at all, so a requeued task simply runs again.");
+  if (code >= 0) return code;
+  apply_common(a.common);
+  const Experiment e = a.load();
   const auto cells = plan_cells(e);
   if (index < 0 || std::size_t(index) >= cells.size())
     throw ConfigError("--index " + std::to_string(index) + ": the experiment has cells 0 to " +
                       std::to_string(cells.size() - 1));
-  RunOptions ro = run_options(common);
+  RunOptions ro = run_options(a.common);
   check_datasets(e);
   fs::create_directories(ro.out_dir + "/cells");
   CellRunner runner(e, ro);
@@ -270,24 +264,13 @@ int cmd_cell(const std::vector<std::string>& args) {
 }
 
 int cmd_status(const std::vector<std::string>& args) {
-  std::string experiment;
-  CommonOptions common;
-  std::vector<std::string> overrides;
-  po::options_description desc("status options");
-  desc.add_options()("experiment", po::value(&experiment)->required(), "experiment file (YAML)")(
-      "set", po::value(&overrides)->multitoken(), "overrides path=value");
-  add_common(desc, common);
-  po::positional_options_description pos;
-  pos.add("experiment", 1).add("set", -1);
-  const std::string usage = "vdlab status EXPERIMENT.yaml [--out DIR]";
-  if (args.empty()) {
-    parse({"--help"}, desc, pos, usage, "Counts done / missing / failed cells in --out and prints the index list to rerun.");
-    return 2;
-  }
-  auto p = parse(args, desc, pos, usage, "Counts done / missing / failed cells in --out and prints the index list to rerun.");
-  if (p.help) return 0;
-  const Experiment e = load_experiment(experiment, overrides);
-  const RunOptions ro = run_options(common);
+  ExperimentArgs a("status options");
+  const int code = a.parse_or_help(
+      args, "vdlab status EXPERIMENT.yaml [--out DIR]",
+      "Counts done / missing / failed cells in --out, prints each failure's error, and the index list to rerun.");
+  if (code >= 0) return code;
+  const Experiment e = a.load();
+  const RunOptions ro = run_options(a.common);
   int done = 0;
   std::string todo;
   for (const auto& c : plan_cells(e)) {
@@ -394,6 +377,7 @@ const std::vector<Command>& commands() {
       {"status", "done / missing / failed cells, and the indices to rerun", cmd_status},
       {"list", "registered methods, samplers, noise, datasets, metrics, backbones", cmd_list},
       {"preview", "write a dataset split's first clips as mp4 and a PNG contact sheet", cmd_preview},
+      metrics_command(),
   };
   return list;
 }

@@ -206,3 +206,26 @@ TEST(CliIntegration, BadInputGivesOneLineAndNoResult) {
 
 }  // namespace
 }  // namespace vdlab
+
+namespace vdlab {
+namespace {
+
+TEST(CliIntegration, EveryCommandHasHelp) {
+  const Result top = run_command(kVdlab + " --help");
+  EXPECT_EQ(top.code, 0);
+  for (const std::string& command : {"run", "plan", "cell", "status", "list", "preview", "metrics"}) {
+    EXPECT_NE(top.output.find("  " + command), std::string::npos) << command;
+    const Result r = run_command(kVdlab + " " + command + " --help");
+    EXPECT_EQ(r.code, 0) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find("usage: vdlab " + command), std::string::npos) << r.output;
+  }
+  const Result list = run_command(kVdlab + " list samplers");
+  EXPECT_NE(list.output.find("unipc"), std::string::npos);
+  EXPECT_NE(list.output.find("variant = \"bh2\""), std::string::npos) << list.output;
+  const Result typo = run_command(kVdlab + " lsit methods");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.output.find("did you mean 'list'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vdlab
