@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/log.h"
+#include "datasets/clip_source.h"
 #include "datasets/video_io.h"
 #include "core/atomic_file.h"
 #include "results/cell_file.h"
@@ -118,8 +119,12 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
     std::ofstream(out.temp_path()) << csv.str();
     out.commit();
   }
-  // One grid: four samples of each variant, one row each; and the first sample of each as a video.
+  // One grid: four real clips of the split first, then four samples of each variant, one row each; and
+  // the first sample of each variant as a video.
   std::vector<Video> grid;
+  auto real = make_dataset(experiment.datasets.front(), "dataset");
+  for (std::size_t i = 0; i < std::min<std::size_t>(4, real->size()); ++i) grid.push_back(real->get(i).video);
+  const std::size_t real_rows = grid.size();
   for (const auto& label : labels) {
     auto it = first_samples.find(label);
     if (it == first_samples.end()) continue;
@@ -128,7 +133,7 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
     write_video(it->second[0], video);
     files.videos.push_back(video);
   }
-  if (!grid.empty()) {
+  if (grid.size() > real_rows) {
     files.grid_png = options.out_dir + "/samples/grid.png";
     write_contact_sheet(grid, files.grid_png, 16, 2);
   }

@@ -1,6 +1,7 @@
 #pragma once
 // What a finished run shows a person: a Markdown table (mean and standard deviation over seeds per
-// variant, every metric, NFE, time), a CSV of every cell, sample videos (mp4) and a PNG grid of frames.
+// variant, every metric, NFE, time), a CSV of every cell, sample videos (mp4) and a PNG grid of frames
+// (four real clips of the split, then four samples of each variant, one row each).
 #include <string>
 #include <vector>
 
