@@ -68,14 +68,22 @@ class DpmSolverPP : public Sampler {
           c2[k] = o_.heun ? -a_t * (std::expm1(-h) / h + 1.0) / r0 : 0.5 * c1[k] / r0;
         }
       }
-      at::Tensor m = predict_x0(out, x, plan.frame_values(a, x), plan.frame_values(s, x), ctx.prediction);
+      std::vector<double> cx(nf), co(nf);
+      for (size_t k = 0; k < nf; ++k) {
+        const AffineConversion conv = x0_conversion(a[k], s[k], ctx.prediction);
+        cx[k] = conv.x_coef;
+        co[k] = conv.out_coef;
+      }
+      at::Tensor m = plan.combine({&x, &out}, {&cx, &co});
       if (o_.common.thresholding) m = dynamic_threshold(m, o_.common.threshold_ratio, o_.common.sample_max);
       m = plan.restore_pinned(noise, m);
       history.push_back(m);
       if (history.size() > 2) history.erase(history.begin());
 
-      at::Tensor xn = x * plan.frame_values(xc, x) - m * plan.frame_values(c1, x);
-      if (second) xn = xn - (m - history[history.size() - 2]) * plan.frame_values(c2, x);
+      // x_t = xc x - c1 m0 - c2 (m0 - m1), folded per frame: xc x - (c1 + c2) m0 + c2 m1.
+      for (size_t k = 0; k < nf; ++k) c1[k] = -(c1[k] + c2[k]);
+      const at::Tensor xn = second ? plan.combine({&x, &m, &history[history.size() - 2]}, {&xc, &c1, &c2})
+                                   : plan.combine({&x, &m}, {&xc, &c1});
       x = driver.finish_step(xn, i, &history);
       warm = std::min<int64_t>(warm + 1, o_.order);
     }

@@ -1,6 +1,8 @@
 #include "methods/samplers/frame_plan.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -148,6 +150,57 @@ at::Tensor FramePlan::frame_values(const std::vector<double>& values, const at::
   return at::from_blob(const_cast<double*>(values.data()), {batch, 1, frames, 1, 1},
                        at::TensorOptions().dtype(at::kDouble))
       .to(like.options(), /*non_blocking=*/false, /*copy=*/true);
+}
+
+std::vector<at::Tensor> FramePlan::frame_values_many(const std::vector<const std::vector<double>*>& values,
+                                                const at::Tensor& like) const {
+  const int64_t n = static_cast<int64_t>(values.size());
+  std::vector<double> packed;
+  packed.reserve(static_cast<size_t>(n * size()));
+  for (const auto* v : values) packed.insert(packed.end(), v->begin(), v->end());
+  const at::Tensor all = at::from_blob(packed.data(), {n, size()}, at::TensorOptions().dtype(at::kDouble))
+                             .to(like.options(), /*non_blocking=*/false, /*copy=*/true);
+  std::vector<at::Tensor> out;
+  for (int64_t j = 0; j < n; ++j) out.push_back(all.select(0, j).view({batch, 1, frames, 1, 1}));
+  return out;
+}
+
+at::Tensor FramePlan::combine(const std::vector<const at::Tensor*>& terms,
+                              const std::vector<const std::vector<double>*>& coefs) const {
+  const at::Tensor& first = *terms.at(0);
+  bool fast = first.device().is_cpu() && terms.size() == coefs.size();
+  for (const at::Tensor* t : terms)
+    fast = fast && t->is_contiguous() && t->scalar_type() == first.scalar_type() && t->sizes().equals(first.sizes());
+  if (!fast) {  // any device or layout: the same sum as tensor operations
+    at::Tensor out = first * frame_values(*coefs[0], first);
+    for (size_t j = 1; j < terms.size(); ++j) out.addcmul_(*terms[j], frame_values(*coefs[j], first));
+    return out;
+  }
+  at::Tensor out = at::empty_like(first, at::MemoryFormat::Contiguous);
+  const int64_t channels = first.size(1), inner = first.size(3) * first.size(4);
+  const int64_t rows = batch * channels * frames;  // one row = the H x W plane of (b, c, f)
+  AT_DISPATCH_FLOATING_TYPES(first.scalar_type(), "frame_combine", [&] {
+    std::vector<const scalar_t*> src;
+    for (const at::Tensor* t : terms) src.push_back(t->data_ptr<scalar_t>());
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(inner, 1));
+    at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t b = r / (channels * frames), f = r % frames;
+        const size_t k = static_cast<size_t>(b * frames + f);
+        scalar_t* d = dst + r * inner;
+        const scalar_t c0 = static_cast<scalar_t>((*coefs[0])[k]);
+        const scalar_t* s0 = src[0] + r * inner;
+        for (int64_t i = 0; i < inner; ++i) d[i] = c0 * s0[i];
+        for (size_t j = 1; j < src.size(); ++j) {
+          const scalar_t cj = static_cast<scalar_t>((*coefs[j])[k]);
+          const scalar_t* sj = src[j] + r * inner;
+          for (int64_t i = 0; i < inner; ++i) d[i] = d[i] + cj * sj[i];
+        }
+      }
+    });
+  });
+  return out;
 }
 
 at::Tensor FramePlan::restore_pinned(const at::Tensor& given, const at::Tensor& x) const {

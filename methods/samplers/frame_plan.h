@@ -45,6 +45,16 @@ struct FramePlan {
   at::Tensor timestep_tensor(int64_t i, const at::Tensor& like) const;
   // [B, 1, F, 1, 1] per-frame values in like's dtype and device.
   at::Tensor frame_values(const std::vector<double>& values, const at::Tensor& like) const;
+  // Several per-frame vectors at once, one conversion for all (the per-step cost of small tensors
+  // adds up): views of one [n, B * F] tensor, each shaped [B, 1, F, 1, 1].
+  std::vector<at::Tensor> frame_values_many(const std::vector<const std::vector<double>*>& values,
+                                            const at::Tensor& like) const;
+  // sum_j coefs[j][frame] * terms[j] in one pass over memory: the per-step update of a multistep
+  // solver, with per-frame coefficients (computed in double, applied in the terms' dtype). Terms are
+  // [B, C, F, H, W] of one dtype; the first term's order of operations is c_0 t_0 + c_1 t_1 + ..., each
+  // product rounded, then added, as the equivalent sequence of tensor operations would do.
+  at::Tensor combine(const std::vector<const at::Tensor*>& terms,
+                     const std::vector<const std::vector<double>*>& coefs) const;
   // x with its pinned frames replaced by those of `given` (bitwise); x itself when nothing is pinned.
   at::Tensor restore_pinned(const at::Tensor& given, const at::Tensor& x) const;
 };

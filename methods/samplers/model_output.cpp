@@ -24,6 +24,24 @@ at::Tensor predict_eps(const at::Tensor& out, const at::Tensor& x, const at::Ten
   return out;
 }
 
+AffineConversion x0_conversion(double alpha, double sigma, Prediction prediction) {
+  switch (prediction) {
+    case Prediction::eps: return {1.0 / alpha, -sigma / alpha};  // (x - sigma eps) / alpha
+    case Prediction::v: return {alpha, -sigma};                  // alpha x - sigma v
+    case Prediction::x0: return {0.0, 1.0};
+  }
+  return {};
+}
+
+AffineConversion eps_conversion(double alpha, double sigma, Prediction prediction) {
+  switch (prediction) {
+    case Prediction::eps: return {0.0, 1.0};
+    case Prediction::v: return {sigma, alpha};                   // alpha v + sigma x
+    case Prediction::x0: return {1.0 / sigma, -alpha / sigma};  // (x - alpha x0) / sigma
+  }
+  return {};
+}
+
 at::Tensor dynamic_threshold(const at::Tensor& x0, double ratio, double max_value) {
   const int64_t b = x0.size(0);
   at::Tensor flat = x0.reshape({b, -1});

@@ -13,6 +13,14 @@ at::Tensor predict_x0(const at::Tensor& out, const at::Tensor& x, const at::Tens
 at::Tensor predict_eps(const at::Tensor& out, const at::Tensor& x, const at::Tensor& alpha, const at::Tensor& sigma,
                        Prediction prediction);
 
+// The same conversions as affine maps of one frame, converted = x_coef x + out_coef out, so a sampler
+// can apply them in one pass with coefficients computed in double (FramePlan::combine).
+struct AffineConversion {
+  double x_coef = 0, out_coef = 1;
+};
+AffineConversion x0_conversion(double alpha, double sigma, Prediction prediction);
+AffineConversion eps_conversion(double alpha, double sigma, Prediction prediction);
+
 // Imagen's dynamic thresholding: s = quantile(|x0|, ratio) per batch entry, clamped to [1, max_value];
 // x0 is clamped to [-s, s] and divided by s.
 at::Tensor dynamic_threshold(const at::Tensor& x0, double ratio, double max_value);

@@ -100,25 +100,43 @@ class UniPC : public Sampler {
       for (size_t k = 0; k < nf; ++k) sig[static_cast<size_t>(i)][k] = interpolate(table, plan.timesteps[static_cast<size_t>(i)][k]);
     for (size_t k = 0; k < nf; ++k) sig[static_cast<size_t>(n)][k] = o_.common.final_sigma == "zero" ? 0.0 : table[0];
 
-    // Coefficient tensors of a step from point `from` to `to` with history points `hist`.
+    // A step from point `from` to `to` as x_to = xc x_from + sum_j c_j M_j over the history entries
+    // (newest first: m0, m_1, ..., m_{p-1}) and, for the corrector, the new output last. Folding the
+    // per-frame coefficients in double keeps the update to one multiply and p or p + 1 fused
+    // multiply-adds over the sample (the sampler's cost per step is a budget: bench_sampler_overhead).
     auto coefficients = [&](int64_t to, int64_t from, const std::vector<int64_t>& hist, int64_t p, bool corr,
-                            const at::Tensor& like) {
-      std::vector<double> xc(nf), mc(nf), wt(nf);
-      std::vector<std::vector<double>> w(static_cast<size_t>(std::max<int64_t>(p - 1, 0)), std::vector<double>(nf));
+                            const at::Tensor&) {
+      std::vector<double> xc(nf);
+      std::vector<std::vector<double>> c(static_cast<size_t>(p + (corr ? 1 : 0)), std::vector<double>(nf));
+      std::vector<double> s_hist(hist.size()), prev_key;
       for (size_t k = 0; k < nf; ++k) {
-        std::vector<double> s_hist;
-        for (int64_t q : hist) s_hist.push_back(sig[static_cast<size_t>(q)][k]);
-        UniCoefficients c = uni_coefficients(sig[static_cast<size_t>(to)][k], sig[static_cast<size_t>(from)][k], s_hist,
-                                             p, corr, o_.predict_x0, o_.bh1);
-        xc[k] = c.xc;
-        mc[k] = c.mc;
-        wt[k] = c.wt;
-        for (size_t j = 0; j < c.w.size(); ++j) w[j][k] = c.w[j];
+        for (size_t q = 0; q < hist.size(); ++q) s_hist[q] = sig[static_cast<size_t>(hist[q])][k];
+        std::vector<double> key = s_hist;
+        key.push_back(sig[static_cast<size_t>(to)][k]);
+        key.push_back(sig[static_cast<size_t>(from)][k]);
+        if (k > 0 && key == prev_key) {  // frames on one schedule share their coefficients
+          xc[k] = xc[k - 1];
+          for (auto& cj : c) cj[k] = cj[k - 1];
+          continue;
+        }
+        prev_key = std::move(key);
+        const UniCoefficients u = uni_coefficients(sig[static_cast<size_t>(to)][k], sig[static_cast<size_t>(from)][k],
+                                                   s_hist, p, corr, o_.predict_x0, o_.bh1);
+        xc[k] = u.xc;
+        // x - mc m0 - sum_j w_j (m_j - m0) - wt (m - m0)
+        double c0 = -u.mc + u.wt;
+        for (size_t j = 0; j < u.w.size(); ++j) {
+          c0 += u.w[j];
+          c[j + 1][k] = -u.w[j];
+        }
+        c[0][k] = c0;
+        if (corr) c.back()[k] = -u.wt;
       }
-      std::vector<at::Tensor> wts;
-      for (const auto& wj : w) wts.push_back(plan.frame_values(wj, like));
-      return std::make_tuple(plan.frame_values(xc, like), plan.frame_values(mc, like), std::move(wts),
-                             plan.frame_values(wt, like));
+      return std::make_pair(std::move(xc), std::move(c));
+    };
+    // Newest history entry first.
+    auto entry = [](const std::vector<at::Tensor>& h, int64_t k) -> const at::Tensor& {
+      return h[h.size() - 1 - static_cast<size_t>(k)];
     };
 
     StepDriver driver(denoise, ctx, stats, plan, noise);
@@ -129,19 +147,21 @@ class UniPC : public Sampler {
     const at::Tensor zeros = o_.predict_x0 ? at::Tensor() : at::zeros_like(noise);
     for (int64_t i = 0; i < n; ++i) {
       const at::Tensor out = driver.denoise(x, i);
-      std::vector<double> a(nf), s(nf);
+      // The conversion as one pass, m = cx x + co out, with per-frame coefficients in double.
+      std::vector<double> cx(nf), co(nf);
       for (size_t k = 0; k < nf; ++k) {
-        a[k] = vp_alpha(sig[static_cast<size_t>(i)][k]);
-        s[k] = vp_sigma(sig[static_cast<size_t>(i)][k]);
+        const double sk = sig[static_cast<size_t>(i)][k];
+        const AffineConversion a = o_.predict_x0 ? x0_conversion(vp_alpha(sk), vp_sigma(sk), ctx.prediction)
+                                                 : eps_conversion(vp_alpha(sk), vp_sigma(sk), ctx.prediction);
+        cx[k] = a.x_coef;
+        co[k] = a.out_coef;
       }
-      const at::Tensor at_ = plan.frame_values(a, x), st_ = plan.frame_values(s, x);
-      at::Tensor m;
+      at::Tensor m = plan.combine({&x, &out}, {&cx, &co});
       if (o_.predict_x0) {
-        m = predict_x0(out, x, at_, st_, ctx.prediction);
         if (o_.common.thresholding) m = dynamic_threshold(m, o_.common.threshold_ratio, o_.common.sample_max);
         m = plan.restore_pinned(noise, m);  // a pinned frame's data prediction is the frame itself
       } else {
-        m = plan.restore_pinned(zeros, predict_eps(out, x, at_, st_, ctx.prediction));
+        m = plan.restore_pinned(zeros, m);
       }
 
       const bool disabled = std::find(o_.disable_corrector.begin(), o_.disable_corrector.end(), i - 1) !=
@@ -151,12 +171,16 @@ class UniPC : public Sampler {
         const int64_t p = this_order;
         std::vector<int64_t> hist;
         for (int64_t k = 1; k < p; ++k) hist.push_back(i - 1 - k);
-        auto [xc, mc, w, wt] = coefficients(i, i - 1, hist, p, true, x);
-        const at::Tensor& m0 = history.back();
-        at::Tensor xn = last * xc - m0 * mc;
-        for (int64_t k = 1; k < p; ++k) xn = xn - (history[history.size() - 1 - static_cast<size_t>(k)] - m0) * w[static_cast<size_t>(k - 1)];
-        xn = xn - (m - m0) * wt;
-        x = plan.restore_pinned(noise, xn);
+        const auto [xc, c] = coefficients(i, i - 1, hist, p, true, x);
+        std::vector<const at::Tensor*> terms = {&last};
+        std::vector<const std::vector<double>*> coefs = {&xc};
+        for (int64_t k = 0; k < p; ++k) {
+          terms.push_back(&entry(history, k));
+          coefs.push_back(&c[static_cast<size_t>(k)]);
+        }
+        terms.push_back(&m);
+        coefs.push_back(&c.back());
+        x = plan.restore_pinned(noise, plan.combine(terms, coefs));
       }
       history.push_back(m);
       if (static_cast<int64_t>(history.size()) > o_.order) history.erase(history.begin());
@@ -167,10 +191,14 @@ class UniPC : public Sampler {
       // UniP-p from i to i + 1.
       std::vector<int64_t> hist;
       for (int64_t k = 1; k < this_order; ++k) hist.push_back(i - k);
-      auto [xc, mc, w, wt] = coefficients(i + 1, i, hist, this_order, false, x);
-      const at::Tensor& m0 = history.back();
-      at::Tensor xn = x * xc - m0 * mc;
-      for (int64_t k = 1; k < this_order; ++k) xn = xn - (history[history.size() - 1 - static_cast<size_t>(k)] - m0) * w[static_cast<size_t>(k - 1)];
+      const auto [xc, c] = coefficients(i + 1, i, hist, this_order, false, x);
+      std::vector<const at::Tensor*> terms = {&x};
+      std::vector<const std::vector<double>*> coefs = {&xc};
+      for (int64_t k = 0; k < this_order; ++k) {
+        terms.push_back(&entry(history, k));
+        coefs.push_back(&c[static_cast<size_t>(k)]);
+      }
+      const at::Tensor xn = plan.combine(terms, coefs);
       x = driver.finish_step(xn, i, &history);
       warm = std::min(warm + 1, o_.order);
     }
