@@ -77,12 +77,23 @@ class Ddim : public Sampler {
         dir[k] = std::sqrt(1.0 - ac_p - stdv[k] * stdv[k]);
       }
       const at::Tensor out = driver.denoise(x, i);
-      const at::Tensor alpha = plan.frame_values(al, x), sigma = plan.frame_values(sg, x);
-      at::Tensor x0 = predict_x0(out, x, alpha, sigma, ctx.prediction);
-      at::Tensor eps = predict_eps(out, x, alpha, sigma, ctx.prediction);
+      // Conversions and the update as one-pass per-frame combinations (FramePlan::combine).
+      std::vector<double> x0x(nf), x0o(nf), ex(nf), eo(nf), inv_sg(nf), neg_al_sg(nf);
+      for (size_t k = 0; k < nf; ++k) {
+        const AffineConversion c0 = x0_conversion(al[k], sg[k], ctx.prediction);
+        const AffineConversion c1 = eps_conversion(al[k], sg[k], ctx.prediction);
+        x0x[k] = c0.x_coef;
+        x0o[k] = c0.out_coef;
+        ex[k] = c1.x_coef;
+        eo[k] = c1.out_coef;
+        inv_sg[k] = 1.0 / sg[k];
+        neg_al_sg[k] = -al[k] / sg[k];
+      }
+      at::Tensor x0 = ctx.prediction == Prediction::x0 ? out : plan.combine({&x, &out}, {&x0x, &x0o});
+      at::Tensor eps = ctx.prediction == Prediction::eps ? out : plan.combine({&x, &out}, {&ex, &eo});
       x0 = clip_x0(x0, o_.common, o_.clip_sample, o_.clip_range);
-      if (o_.use_clipped_model_output) eps = (x - alpha * x0) / sigma;
-      at::Tensor xn = x0 * plan.frame_values(a_prev, x) + eps * plan.frame_values(dir, x);
+      if (o_.use_clipped_model_output) eps = plan.combine({&x, &x0}, {&inv_sg, &neg_al_sg});
+      at::Tensor xn = plan.combine({&x0, &eps}, {&a_prev, &dir});
       if (o_.eta > 0) xn = xn + driver.noise(i, x) * plan.frame_values(stdv, x);
       x = driver.finish_step(xn, i);
     }

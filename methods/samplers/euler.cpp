@@ -54,25 +54,26 @@ class Euler : public Sampler {
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = plan.restore_pinned(noise, noise * plan.frame_values(init, noise));
     for (int64_t i = 0; i < n; ++i) {
-      std::vector<double> s(nf), c_in(nf), dt(nf), v_out(nf), v_skip(nf);
+      // x0 = cx x + co out is affine in x and the output, so the Euler step x + (x - x0) / s * dt is
+      // too: x_next = (1 + dt (1 - cx) / s) x - (dt co / s) out, one pass with per-frame coefficients.
+      std::vector<double> c_in(nf), cxn(nf), con(nf);
       for (size_t k = 0; k < nf; ++k) {
         const double sk = sig[static_cast<size_t>(i)][k];
-        s[k] = sk;
+        const double dt = sig[static_cast<size_t>(i + 1)][k] - sk;
         c_in[k] = plan.pinned[k] ? 1.0 : std::sqrt(sk * sk + 1.0);
-        dt[k] = sig[static_cast<size_t>(i + 1)][k] - sk;
-        v_out[k] = -sk / std::sqrt(sk * sk + 1.0);
-        v_skip[k] = sk * sk + 1.0;
+        double cx = 0, co = 1;  // x0 prediction
+        if (ctx.prediction == Prediction::eps) {
+          cx = 1.0;
+          co = -sk;
+        } else if (ctx.prediction == Prediction::v) {
+          cx = 1.0 / (sk * sk + 1.0);
+          co = -sk / std::sqrt(sk * sk + 1.0);
+        }
+        cxn[k] = 1.0 + dt * (1.0 - cx) / sk;
+        con[k] = -dt * co / sk;
       }
-      const at::Tensor st = plan.frame_values(s, x);
       const at::Tensor out = driver.denoise(x / plan.frame_values(c_in, x), i);
-      at::Tensor x0;
-      switch (ctx.prediction) {
-        case Prediction::eps: x0 = x - st * out; break;
-        case Prediction::v: x0 = out * plan.frame_values(v_out, x) + x / plan.frame_values(v_skip, x); break;
-        case Prediction::x0: x0 = out; break;
-      }
-      const at::Tensor d = (x - x0) / st;
-      x = driver.finish_step(x + d * plan.frame_values(dt, x), i);
+      x = driver.finish_step(plan.combine({&x, &out}, {&cxn, &con}), i);
     }
     return x;
   }
