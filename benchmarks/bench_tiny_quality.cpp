@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "datasets/clip_source.h"
 #include "methods/backbone/register_backbones.h"
+#include "methods/backbone/training.h"
 #include "methods/schedules/noise_schedule.h"
 #include "methods/video_tensor.h"
 
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
     }
   }
   at::set_num_threads(threads);
+  limit_blas_threads();
   Json train_cfg = dataset;
   train_cfg["split"] = "train";
   Json test_cfg = dataset;

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  at::set_num_threads(threads);
+  set_compute_threads(threads);
   const UNetConfig cfg = UNetConfig::preset("tiny");
 
   // 1. The bare step, exactly as the Python side does it.
@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   at::set_num_threads(threads);
 
   // 3. Python torch, same architecture and step.
-  const std::string cmd = python + " " VDLAB_SOURCE_DIR "/scripts/bench/train_tiny.py --config '" +
+  // OpenBLAS pinned to one thread on both sides (set_compute_threads does it for C++).
+  const std::string cmd = "OPENBLAS_NUM_THREADS=1 " + python + " " VDLAB_SOURCE_DIR "/scripts/bench/train_tiny.py --config '" +
                           cfg.to_json().dump() + "' --batch " + std::to_string(batch) + " --frames " +
                           std::to_string(frames) + " --size " + std::to_string(size) + " --steps " +
                           std::to_string(steps) + " --warmup " + std::to_string(warmup) + " --threads " +

@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <H5Cpp.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <torch/torch.h>
 
@@ -106,10 +107,7 @@ class SignalScope {
 
 class ThreadScope {
  public:
-  explicit ThreadScope(int threads) : old_(at::get_num_threads()) {
-    const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-    at::set_num_threads(n);
-  }
+  explicit ThreadScope(int threads) : old_(at::get_num_threads()) { set_compute_threads(threads); }
   ~ThreadScope() { at::set_num_threads(old_); }
 
  private:
@@ -190,6 +188,19 @@ void atomic_save(torch::serialize::OutputArchive& archive, const std::string& pa
 }
 
 }  // namespace
+
+// ---- threads ------------------------------------------------------------------------------------
+
+void limit_blas_threads() {
+  using SetThreads = void (*)(int);
+  if (auto fn = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(1);
+}
+
+void set_compute_threads(int threads) {
+  const int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+  limit_blas_threads();
+}
 
 // ---- weights files ------------------------------------------------------------------------------
 

@@ -66,6 +66,13 @@ class TrainingInterrupted : public Error {
   using Error::Error;
 };
 
+// Threads for CPU work: at::set_num_threads(threads) (0: hardware concurrency), and OpenBLAS's own
+// pool pinned to one thread. Torch already parallelises around BLAS calls; a second pool of spinning
+// BLAS threads makes the small GEMMs of the tiny UNet up to 50x slower on a busy machine.
+void set_compute_threads(int threads);
+// Only the OpenBLAS part (a no-op when another BLAS is loaded).
+void limit_blas_threads();
+
 // The weights of a module in a file (atomic write) and back; load checks every name and shape.
 void save_weights(VideoUNet& model, const std::string& path);
 void load_weights(VideoUNet& model, const std::string& path);

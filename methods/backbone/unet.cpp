@@ -95,16 +95,18 @@ TemporalAttentionImpl::TemporalAttentionImpl(int64_t channels, int64_t heads) : 
 
 torch::Tensor TemporalAttentionImpl::forward(const torch::Tensor& h, int64_t batch, int64_t frames,
                                              const TemporalMod& mod) {
-  const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3), hw = hh * ww, d = c / heads_;
-  // [B*F, C, H, W] -> tokens [B, HW, F, C]
-  auto tokens = h.reshape({batch, frames, c, hw}).permute({0, 3, 1, 2});
+  const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3), hw = hh * ww, d = c / heads_, nh = heads_;
+  // [B*F, C, H, W] -> tokens [B, HW, F, C], contiguous so that the projections and the batched
+  // matmuls below run as dense GEMMs.
+  auto tokens = h.reshape({batch, frames, c, hw}).permute({0, 3, 1, 2}).contiguous();
   auto x = norm(tokens);
   auto pos = timestep_features(torch::arange(frames, torch::TensorOptions().device(h.device())), c).to(x.dtype());
   auto xp = x + pos;  // frame position for queries and keys
-  auto q = to_q(xp).reshape({batch, hw, frames, heads_, d}).transpose(2, 3);  // [B, HW, heads, F, d]
-  auto k = to_k(xp).reshape({batch, hw, frames, heads_, d}).transpose(2, 3);
-  auto v = to_v(x).reshape({batch, hw, frames, heads_, d}).transpose(2, 3);
-  auto logits = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(d)));  // [B, HW, heads, F, F]
+  auto split = [&](const torch::Tensor& y) {  // [B, HW, F, C] -> [B*HW*heads, F, d]
+    return y.reshape({batch * hw, frames, nh, d}).transpose(1, 2).reshape({batch * hw * nh, frames, d});
+  };
+  auto q = split(to_q(xp)), k = split(to_k(xp)), v = split(to_v(x));
+  auto logits = torch::bmm(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(d)));  // [B*HW*heads, F, F]
   if (mod.bias.defined()) {
     torch::Tensor b = mod.bias.to(logits.dtype());
     if (b.dim() == 2 && b.size(0) == frames && b.size(1) == frames) b = b.view({1, 1, 1, frames, frames});
@@ -116,11 +118,11 @@ torch::Tensor TemporalAttentionImpl::forward(const torch::Tensor& h, int64_t bat
       throw Error("temporal attention bias: expected [F, F], [B, F, F] or [B, heads, F, F] with B=" +
                   std::to_string(batch) + " heads=" + std::to_string(heads_) + " F=" + std::to_string(frames) +
                   ", got " + c10::str(b.sizes()));
-    logits = logits + b;
+    logits = (logits.view({batch, hw, nh, frames, frames}) + b).view({batch * hw * nh, frames, frames});
   }
   auto attn = torch::softmax(logits, -1);
-  auto out = to_out(torch::matmul(attn, v).transpose(2, 3).reshape({batch, hw, frames, c}));  // [B, HW, F, C]
-  out = out.permute({0, 2, 3, 1});                                                           // [B, F, C, HW]
+  auto mixed = torch::bmm(attn, v).reshape({batch * hw, nh, frames, d}).transpose(1, 2).reshape({batch, hw, frames, c});
+  auto out = to_out(mixed).permute({0, 2, 3, 1});  // [B, F, C, HW]
   if (mod.gate.defined()) {
     torch::Tensor g = mod.gate.to(out.dtype());
     if (g.dim() == 0) {

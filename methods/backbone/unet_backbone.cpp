@@ -119,6 +119,7 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
     }
   }
 
+  limit_blas_threads();
   VideoUNet ema(ucfg);
   bool trained = false;
   if (!fs::exists(final_path)) {

@@ -72,15 +72,18 @@ class TemporalAttention(nn.Module):
 
     def forward(self, h, b, f):
         _, c, hh, ww = h.shape
-        hw, d = hh * ww, c // self.heads
-        tokens = h.reshape(b, f, c, hw).permute(0, 3, 1, 2)
+        hw, d, nh = hh * ww, c // self.heads, self.heads
+        tokens = h.reshape(b, f, c, hw).permute(0, 3, 1, 2).contiguous()  # [B, HW, F, C]
         x = self.norm(tokens)
         xp = x + timestep_features(torch.arange(f), c)
-        q = self.to_q(xp).reshape(b, hw, f, self.heads, d).transpose(2, 3)
-        k = self.to_k(xp).reshape(b, hw, f, self.heads, d).transpose(2, 3)
-        v = self.to_v(x).reshape(b, hw, f, self.heads, d).transpose(2, 3)
-        attn = torch.softmax(q @ k.transpose(-1, -2) * (1.0 / math.sqrt(d)), -1)
-        out = self.to_out((attn @ v).transpose(2, 3).reshape(b, hw, f, c)).permute(0, 2, 3, 1)
+
+        def split(y):  # [B, HW, F, C] -> [B*HW*heads, F, d]
+            return y.reshape(b * hw, f, nh, d).transpose(1, 2).reshape(b * hw * nh, f, d)
+
+        q, k, v = split(self.to_q(xp)), split(self.to_k(xp)), split(self.to_v(x))
+        attn = torch.softmax(torch.bmm(q, k.transpose(1, 2)) * (1.0 / math.sqrt(d)), -1)
+        out = torch.bmm(attn, v).reshape(b * hw, nh, f, d).transpose(1, 2).reshape(b, hw, f, c)
+        out = self.to_out(out).permute(0, 2, 3, 1)  # [B, F, C, HW]
         return h + out.reshape(b * f, c, hh, ww)
 
 
