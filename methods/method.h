@@ -28,7 +28,7 @@ struct GenerateRequest {
 
 struct GenerateResult {
   torch::Tensor videos;  // [N, C, F, H, W] float in [-1, 1] (not yet clamped or quantised)
-  int64_t nfe = 0;       // network evaluations in total
+  int64_t nfe = 0;       // network evaluations per video (the sampler's NFE; a guided call counts once)
   Json stats = Json::object();  // method-specific measurements recorded with the cell
 };
 

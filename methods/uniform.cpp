@@ -50,9 +50,9 @@ class UniformMethod : public Method {
     }
     GenerateResult out;
     out.videos = at::cat(videos);
-    out.nfe = counter.calls;
+    const int64_t batches = (req.count + batch - 1) / batch;
+    out.nfe = counter.calls / batches;
     out.stats = {{"sampler", sampler_->describe()},
-                 {"nfe_per_video_batch", stats.nfe / ((req.count + batch - 1) / batch)},
                  {"denoise_calls", counter.calls},
                  {"backbone_forwards", counter.forwards},
                  {"cfg_scale", cfg_scale_}};

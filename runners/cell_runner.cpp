@@ -156,7 +156,6 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
     record.timings["generate_s"] = seconds_since(t);
     record.stats = generated.stats;
     record.stats["nfe"] = generated.nfe;
-    record.stats["nfe_per_video"] = double(generated.nfe) / double(std::max<int64_t>(1, request.count));
 
     // Non-finite output is a model failure: name the cell and the count, keep going with the rest.
     const auto finite = torch::isfinite(generated.videos).flatten(1).all(1);
@@ -179,11 +178,12 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
     mctx.cache_dir = options_.cache_dir + "/stats";
     mctx.device = options_.device;
     mctx.seed = cell.seed;
+    // Features of the generated set, per cell, so metrics can be recomputed without regenerating.
+    mctx.features_dir = options_.out_dir + "/features/" + cell.id;
     for (std::size_t i = 0; i < cell.config.at("metrics").size(); ++i) {
       const Json& m = cell.config.at("metrics")[i];
       MetricPtr metric = metric_registry().make_resolved(m, "metrics[" + std::to_string(i) + "]");
       for (auto& value : metric->compute(real, fake, mctx)) {
-        if (value.skipped) log_info(cell.id + ": " + value.key + " skipped: " + value.skip_reason);
         record.metrics.push_back(std::move(value));
       }
     }

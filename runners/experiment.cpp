@@ -147,7 +147,7 @@ std::vector<std::pair<Json, std::string>> expand_grid(const Json& given, const P
 
 std::string file_safe(const std::string& s) {
   std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=') ? c : '_';
+  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=' || c == '+') ? c : '_';
   return out;
 }
 

@@ -69,7 +69,7 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
       row[m.key].values.push_back(m.value);
       csv << cell.id << "," << cell.label << "," << cell.seed << "," << cell.hash << "," << m.key << "," << m.value << "\n";
     }
-    row["NFE/video"].values.push_back(r.stats.value("nfe_per_video", NAN));
+    row["NFE"].values.push_back(r.stats.value("nfe", NAN));
     row["generate s"].values.push_back(r.timings.value("generate_s", NAN));
     if (!r.samples.empty() && !first_samples.count(cell.label)) first_samples[cell.label] = std::move(r.samples);
   }
@@ -78,7 +78,7 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
   std::vector<std::string> shown;
   for (const auto& c : columns)
     if (!skipped.count(c) || by_label.begin()->second.count(c)) shown.push_back(c);
-  shown.push_back("NFE/video");
+  shown.push_back("NFE");
   shown.push_back("generate s");
 
   std::ostringstream md;

@@ -148,8 +148,11 @@ TEST(CliIntegration, KilledRunLeavesNothingCorruptAndResumes) {
   ASSERT_GE(finished, 1);
   ASSERT_LT(finished, 6) << "the run finished before it could be killed; the test proves nothing";
   // Every cell file present is complete and readable.
-  for (const auto& e : fs::directory_iterator(cells))
-    if (e.path().extension() == ".h5") EXPECT_NO_THROW(read_cell(e.path().string()));
+  for (const auto& e : fs::directory_iterator(cells)) {
+    if (e.path().extension() == ".h5") {
+      EXPECT_NO_THROW(read_cell(e.path().string()));
+    }
+  }
 
   const Result resumed = run_command(kVdlab + " run " + exp + " --out " + out + " --cache " + cache + " --threads 1");
   ASSERT_EQ(resumed.code, 0) << resumed.output;
@@ -213,7 +216,8 @@ namespace {
 TEST(CliIntegration, EveryCommandHasHelp) {
   const Result top = run_command(kVdlab + " --help");
   EXPECT_EQ(top.code, 0);
-  for (const std::string& command : {"run", "plan", "cell", "status", "list", "preview", "metrics"}) {
+  for (const char* name : {"run", "plan", "cell", "status", "list", "preview", "metrics"}) {
+    const std::string command = name;
     EXPECT_NE(top.output.find("  " + command), std::string::npos) << command;
     const Result r = run_command(kVdlab + " " + command + " --help");
     EXPECT_EQ(r.code, 0) << command << "\n" << r.output;
