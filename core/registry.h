@@ -24,6 +24,9 @@ class Registry {
     std::string description;  // one line, shown by `vdlab list`
     ParamSpecs params;
     Factory make;
+    // Optional: resolves parameters deeper than `params` declares (nested recipes whose defaults belong
+    // in the cell's config and hash). Default: resolve_params against `params`.
+    std::function<Json(const Json& given, const std::string& path)> resolve = nullptr;
   };
 
   explicit Registry(std::string kind) : kind_(std::move(kind)) {}
@@ -48,7 +51,7 @@ class Registry {
   // Resolve parameters (defaults, unknown fields, types) and build.
   Product make(const std::string& name, const Json& given, const std::string& path) const {
     const Entry& e = get(name, path);
-    return e.make(Params(resolve_params(given, e.params, path), path));
+    return e.make(Params(e.resolve ? e.resolve(given, path) : resolve_params(given, e.params, path), path));
   }
 
   // A parameter whose value names one of this registry's entries with its own parameters, resolved
@@ -68,7 +71,8 @@ class Registry {
     const std::string name = config.at("name").get<std::string>();
     Json params = config;
     params.erase("name");
-    Json out = resolve_params(params, get(name, path + ".name").params, path);
+    const Entry& e = get(name, path + ".name");
+    Json out = e.resolve ? e.resolve(params, path) : resolve_params(params, e.params, path);
     out["name"] = name;
     return out;
   }

@@ -172,6 +172,11 @@ BackboneRegistry::Entry unet_backbone_entry() {
   e.name = "unet";
   e.description = "factorised space-time UNet trained on the training split (cached by config hash)";
   e.params = unet_params();
+  e.resolve = [](const Json& given, const std::string& path) {
+    Json r = resolve_unet_backbone_params(given, path);
+    r.erase("name");
+    return r;
+  };
   e.make = [](const Params& p) -> BackboneBuilder {
     const std::string path = p.path();
     const Json resolved = resolve_unet_backbone_params(p.json(), path);
