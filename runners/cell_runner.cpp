@@ -42,11 +42,24 @@ struct CellRunner::Shared {
   std::map<std::string, std::vector<Clip>> real_clips;
 };
 
-CellRunner::CellRunner(const Experiment& experiment, RunOptions options)
-    : experiment_(experiment), options_(std::move(options)), shared_(std::make_unique<Shared>()) {
-  if (options_.cache_dir.empty()) options_.cache_dir = default_cache_dir();
-  if (options_.weights_dir.empty()) options_.weights_dir = options_.cache_dir + "/weights";
+RunOptions with_defaults(RunOptions o) {
+  if (o.cache_dir.empty()) o.cache_dir = default_cache_dir();
+  if (o.weights_dir.empty()) o.weights_dir = o.cache_dir + "/weights";
+  return o;
 }
+
+MetricContext metric_context(const RunOptions& options, std::uint64_t seed) {
+  const RunOptions o = with_defaults(options);
+  MetricContext ctx;
+  ctx.weights_dir = o.weights_dir;
+  ctx.cache_dir = o.cache_dir + "/stats";
+  ctx.device = o.device;
+  ctx.seed = seed;
+  return ctx;
+}
+
+CellRunner::CellRunner(const Experiment& experiment, RunOptions options)
+    : experiment_(experiment), options_(with_defaults(std::move(options))), shared_(std::make_unique<Shared>()) {}
 
 CellRunner::~CellRunner() = default;
 
@@ -173,11 +186,7 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
 
     // Metrics.
     t = std::chrono::steady_clock::now();
-    MetricContext mctx;
-    mctx.weights_dir = options_.weights_dir;
-    mctx.cache_dir = options_.cache_dir + "/stats";
-    mctx.device = options_.device;
-    mctx.seed = cell.seed;
+    MetricContext mctx = metric_context(options_, cell.seed);
     // Features of the generated set, per cell, so metrics can be recomputed without regenerating.
     mctx.features_dir = options_.out_dir + "/features/" + cell.id;
     for (std::size_t i = 0; i < cell.config.at("metrics").size(); ++i) {

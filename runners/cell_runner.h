@@ -51,6 +51,12 @@ class CellRunner {
 // the training split; analytic and TorchScript backbones do not.
 bool backbone_trains(const Json& backbone);
 
+// The options with the default cache and weights folders filled in.
+RunOptions with_defaults(RunOptions options);
+// The metric context a cell (or a report's reference row) scores with.
+struct MetricContext;
+MetricContext metric_context(const RunOptions& options, std::uint64_t seed);
+
 // Default cache folder: $VDLAB_CACHE_DIR, else $XDG_CACHE_HOME/vdlab, else ~/.cache/vdlab.
 std::string default_cache_dir();
 
