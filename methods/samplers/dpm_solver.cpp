@@ -36,11 +36,7 @@ class DpmSolverPP : public Sampler {
     const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "dpmsolver++");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
-    const std::vector<double> table = sigma_table(ctx.schedule);
-    std::vector<std::vector<double>> sig(static_cast<size_t>(n + 1), std::vector<double>(nf));
-    for (int64_t i = 0; i < n; ++i)
-      for (size_t k = 0; k < nf; ++k) sig[static_cast<size_t>(i)][k] = interpolate(table, plan.timesteps[static_cast<size_t>(i)][k]);
-    for (size_t k = 0; k < nf; ++k) sig[static_cast<size_t>(n)][k] = o_.common.final_sigma == "zero" ? 0.0 : table[0];
+    const std::vector<std::vector<double>> sig = frame_sigmas(plan, ctx.schedule, o_.common.final_sigma);
 
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = noise;

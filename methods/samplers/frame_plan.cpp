@@ -270,4 +270,16 @@ std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b, i
   return x;
 }
 
+std::vector<std::vector<double>> frame_sigmas(const FramePlan& plan, const NoiseSchedule& schedule,
+                                              const std::string& final_sigma) {
+  const std::vector<double> table = sigma_table(schedule);
+  const auto n = static_cast<size_t>(plan.steps());
+  const auto nf = static_cast<size_t>(plan.size());
+  std::vector<std::vector<double>> sig(n + 1, std::vector<double>(nf));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t k = 0; k < nf; ++k) sig[i][k] = interpolate(table, plan.timesteps[i][k]);
+  for (size_t k = 0; k < nf; ++k) sig[n][k] = final_sigma == "zero" ? 0.0 : table[0];
+  return sig;
+}
+
 }  // namespace vdlab

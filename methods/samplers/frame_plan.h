@@ -71,4 +71,9 @@ std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b, i
 inline double vp_alpha(double s) { return 1.0 / std::sqrt(s * s + 1.0); }
 inline double vp_sigma(double s) { return s * vp_alpha(s); }
 
+// The VE sigma of every point of the plan, per frame: rows 0..n-1 the steps' timesteps (interpolated in
+// the schedule's table), row n the final sigma ("zero" or "sigma_min").
+std::vector<std::vector<double>> frame_sigmas(const FramePlan& plan, const NoiseSchedule& schedule,
+                                              const std::string& final_sigma);
+
 }  // namespace vdlab
