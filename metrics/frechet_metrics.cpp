@@ -138,6 +138,25 @@ void fill_result(MetricValue& v, const FrechetResult& r, Json& protocol) {
   protocol["retried_with_eps"] = r.retried;
 }
 
+// The end every Fréchet metric shares: the sets' shapes and counts into the protocol, the distance,
+// and the generated set's features stored with the cell. `unit` names what was counted.
+MetricValue frechet_value(const std::string& key, const VideoSet& real, const VideoSet& fake, const FeatureStats& ref,
+                          const FeatureStats& gen, CovarianceEstimator estimator, const std::string& unit,
+                          const Features& generated, const MetricContext& ctx, Json& protocol) {
+  protocol["real"] = set_shape(real);
+  protocol["fake"] = set_shape(fake);
+  protocol["n_real_" + unit] = ref.count();
+  protocol["n_fake_" + unit] = gen.count();
+  protocol["feature_dim"] = gen.dim();
+  MetricValue v;
+  v.key = key;
+  v.higher_is_better = false;
+  fill_result(v, frechet_distance(ref, gen, estimator), protocol);
+  store_fake_features(ctx, key, generated, protocol);
+  v.protocol = protocol;
+  return v;
+}
+
 class FidMetric : public Metric {
  public:
   explicit FidMetric(const Params& p)
@@ -174,18 +193,7 @@ class FidMetric : public Metric {
       add_features(gen, f);
       if (!ctx.features_dir.empty()) append_features(all, f);
     }
-    protocol["real"] = set_shape(real);
-    protocol["fake"] = set_shape(fake);
-    protocol["n_real_vectors"] = ref.count();
-    protocol["n_fake_vectors"] = gen.count();
-    protocol["feature_dim"] = gen.dim();
-    MetricValue v;
-    v.key = key;
-    v.higher_is_better = false;
-    fill_result(v, frechet_distance(ref, gen, estimator_), protocol);
-    store_fake_features(ctx, key, all, protocol);
-    v.protocol = protocol;
-    return {v};
+    return {frechet_value(key, real, fake, ref, gen, estimator_, "vectors", all, ctx, protocol)};
   }
 
  private:
@@ -255,18 +263,7 @@ class FvdMetric : public Metric {
       add_features(gen, f);
       if (!ctx.features_dir.empty()) append_features(all, f);
     });
-    protocol["real"] = set_shape(real);
-    protocol["fake"] = set_shape(fake);
-    protocol["n_real_clips"] = ref.count();
-    protocol["n_fake_clips"] = gen.count();
-    protocol["feature_dim"] = gen.dim();
-    MetricValue v;
-    v.key = key;
-    v.higher_is_better = false;
-    fill_result(v, frechet_distance(ref, gen, estimator_), protocol);
-    store_fake_features(ctx, key, all, protocol);
-    v.protocol = protocol;
-    return {v};
+    return {frechet_value(key, real, fake, ref, gen, estimator_, "clips", all, ctx, protocol)};
   }
 
  private:
