@@ -131,6 +131,23 @@ at::Tensor GaussianMixtureBackbone::sample_data(int64_t n, at::IntArrayRef shape
   return mu + dev;
 }
 
+namespace {
+// The fields "gaussian" and "gaussian-mixture" share, read and checked once.
+GaussianMixtureSpec gaussian_common(const Params& p, const std::string& name) {
+  GaussianMixtureSpec s;
+  s.channels = p.get<int64_t>("channels");
+  s.frame_rho = p.get<double>("frame_rho");
+  s.component_std = p.get<double>("std");
+  s.prediction = parse_prediction(p.get<std::string>("prediction"), p.field("prediction"));
+  s.schedule = resolved_schedule(p);
+  if (!(s.component_std > 0)) p.fail("std", "must be positive");
+  if (s.frame_rho < 0 || s.frame_rho >= 1) p.fail("frame_rho", "must lie in [0, 1)");
+  s.config = p.json();
+  s.config["name"] = name;
+  return s;
+}
+}  // namespace
+
 void register_analytic_backbones() {
   static bool done = false;
   if (done) return;
@@ -156,18 +173,9 @@ void register_analytic_backbones() {
   gauss.push_back({"mean", 0.0, "mean of every element", {}, {}});
   r.add({"gaussian", "exact denoiser for Gaussian video data correlated across frames (no training)", gauss,
          [](const Params& p) -> BackboneBuilder {
-           GaussianMixtureSpec s;
-           s.channels = p.get<int64_t>("channels");
-           s.frame_rho = p.get<double>("frame_rho");
-           s.component_std = p.get<double>("std");
-           s.prediction = parse_prediction(p.get<std::string>("prediction"), p.field("prediction"));
-           s.schedule = resolved_schedule(p);
+           GaussianMixtureSpec s = gaussian_common(p, "gaussian");
            s.means = at::full({1, 1, 1, 1, 1}, p.get<double>("mean"), at::kDouble);
            s.weights = {1.0};
-           if (!(s.component_std > 0)) p.fail("std", "must be positive");
-           if (s.frame_rho < 0 || s.frame_rho >= 1) p.fail("frame_rho", "must lie in [0, 1)");
-           s.config = p.json();
-           s.config["name"] = "gaussian";
            return [s](const BackboneContext&) -> BackbonePtr { return std::make_shared<GaussianMixtureBackbone>(s); };
          }});
   ParamSpecs mix = gauss_common;
@@ -179,16 +187,9 @@ void register_analytic_backbones() {
   mix.push_back({"seed", 0, "seed of the component means", {}, {}});
   r.add({"gaussian-mixture", "exact denoiser for a Gaussian mixture of videos correlated across frames (no training)", mix,
          [](const Params& p) -> BackboneBuilder {
-           GaussianMixtureSpec s;
-           s.channels = p.get<int64_t>("channels");
-           s.frame_rho = p.get<double>("frame_rho");
-           s.component_std = p.get<double>("std");
-           s.prediction = parse_prediction(p.get<std::string>("prediction"), p.field("prediction"));
-           s.schedule = resolved_schedule(p);
+           GaussianMixtureSpec s = gaussian_common(p, "gaussian-mixture");
            const int64_t k = p.get<int64_t>("components");
            if (k < 1) p.fail("components", "must be at least 1");
-           if (!(s.component_std > 0)) p.fail("std", "must be positive");
-           if (s.frame_rho < 0 || s.frame_rho >= 1) p.fail("frame_rho", "must lie in [0, 1)");
            // Means fixed by the seed: smooth in time (a shared AR(1) draw) so components look like videos.
            at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(p.get<uint64_t>("seed"));
            const int64_t F = p.get<int64_t>("frames");
@@ -199,8 +200,6 @@ void register_analytic_backbones() {
            for (int64_t f = 1; f < F; ++f) mu.select(2, f).copy_(mu.select(2, f - 1) * rho + xi.select(2, f) * inn);
            s.means = mu * p.get<double>("mean_std");
            s.weights.assign(static_cast<size_t>(k), 1.0 / static_cast<double>(k));
-           s.config = p.json();
-           s.config["name"] = "gaussian-mixture";
            return [s](const BackboneContext&) -> BackbonePtr { return std::make_shared<GaussianMixtureBackbone>(s); };
          }});
 }
