@@ -80,8 +80,8 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
   // The real split scored against itself: the reference each column should be read against (the
   // motion and stability of real clips; 0 for the distances).
   std::map<std::string, double> reference;
+  VideoSet real;  // kept for the grid below
   {
-    VideoSet real;
     auto source = make_dataset(experiment.datasets.front(), "dataset");
     for (std::size_t i = 0; i < source->size(); ++i) {
       Clip c = source->get(i);
@@ -148,8 +148,7 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
   // One grid: four real clips of the split first, then four samples of each variant, one row each; and
   // the first sample of each variant as a video.
   std::vector<Video> grid;
-  auto real = make_dataset(experiment.datasets.front(), "dataset");
-  for (std::size_t i = 0; i < std::min<std::size_t>(4, real->size()); ++i) grid.push_back(real->get(i).video);
+  for (std::size_t i = 0; i < std::min<std::size_t>(4, real.videos.size()); ++i) grid.push_back(real.videos[i]);
   const std::size_t real_rows = grid.size();
   for (const auto& label : labels) {
     auto it = first_samples.find(label);
