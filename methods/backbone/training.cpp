@@ -1,4 +1,5 @@
 #include "methods/backbone/training.h"
+#include "methods/backbone/blank_caption.h"
 
 #include <ATen/autocast_mode.h>
 #include <H5Cpp.h>
@@ -365,7 +366,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     auto drop = torch::rand({B}, gen) < cfg.cond_dropout;
     batch_labels = torch::where(drop, torch::full_like(batch_labels, -1), batch_labels);
     for (int64_t i = 0; i < B; ++i)
-      if (drop[i].item<bool>()) batch_captions[size_t(i)].clear();
+      if (drop[i].item<bool>()) batch_captions[size_t(i)] = blank_caption();
 
     auto act = ac.index({t.reshape({-1})}).reshape({B, 1, Fb, 1, 1});
     auto alpha = act.sqrt(), sigma = (1 - act).sqrt();

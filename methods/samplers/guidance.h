@@ -16,8 +16,9 @@ struct DenoiseCounter {
 };
 
 // out = uncond + scale (cond - uncond), both branches in one forward of a doubled batch whose second
-// half carries label -1 (the unconditional branch). With scale 1, or an unconditional backbone, or no
-// labels, the callback is a plain forward. `counter` may be null.
+// half is unconditional: label -1 for each label, blank_caption() for each caption (what training's
+// condition dropout feeds the network). With scale 1, or an unconditional backbone, or neither labels nor
+// captions, the callback is a plain forward. `counter` may be null.
 Denoise guided_denoise(Backbone& backbone, Conditioning cond, double cfg_scale, DenoiseCounter* counter = nullptr);
 
 }  // namespace vdlab

@@ -7,7 +7,11 @@
 
 #include "backbone_test_support.h"
 #include "core/error.h"
+#include "methods/backbone/blank_caption.h"
 #include "methods/backbone/unet.h"
+#include "methods/backbone/unet_backbone.h"
+#include "methods/samplers/guidance.h"
+#include "methods/samplers/sampler.h"
 
 namespace vdlab {
 namespace {
@@ -138,6 +142,37 @@ TEST(BackboneUNet, ClassAndCaptionConditioning) {
   EXPECT_EQ((c1[0] - c2[0]).abs().max().item<double>(), 0.0);  // same words
   EXPECT_GT((c1[1] - c2[1]).abs().max().item<double>(), 1e-4);
   EXPECT_EQ(caption_tokens("Red  circle", 1024), caption_tokens("red circle", 1024));
+}
+
+TEST(BackboneUNet, CaptionGuidanceScaleChangesTheSample) {
+  // Classifier-free guidance with a caption unet: the unconditional branch is the blank caption, which
+  // the network maps to its unconditional token exactly as for a dropped training caption, so scale 5
+  // and scale 1 give different samples.
+  auto cfg = testing::micro_unet();
+  cfg.conditioning = "caption";
+  auto net = random_unet(cfg);
+  torch::NoGradGuard guard;
+  auto x = torch::randn({2, 3, 2, 8, 8});
+  auto t = torch::full({2, 2}, 400.0f);
+  const auto blank = net->forward(x, t, {}, {blank_caption(), blank_caption()}).prediction;
+  const auto none = net->forward(x, t, {}, {}).prediction;
+  EXPECT_EQ((blank - none).abs().max().item<double>(), 0.0);  // same batch, same unconditional token
+
+  UNetBackbone bb(net.ptr(), Prediction::eps, NoiseSchedule::linear().to_config(), Json{{"name", "unet"}});
+  Conditioning cond;
+  cond.captions = {"a red circle moving left", "a blue square moving up"};
+  const SamplerPtr sampler = [] {
+    register_builtin_samplers();
+    return sampler_registry().make("ddim", {{"steps", 4}}, "sampler");
+  }();
+  auto sample = [&](double scale) {
+    SampleContext ctx;
+    SampleStats stats;
+    return sampler->sample(guided_denoise(bb, cond, scale, nullptr), x, ctx, stats);
+  };
+  const auto s1 = sample(1.0), s5 = sample(5.0);
+  EXPECT_TRUE(torch::isfinite(s5).all().item<bool>());
+  EXPECT_GT((s5 - s1).abs().max().item<double>(), 1e-3);
 }
 
 TEST(BackboneUNet, ImagesSkipTemporalLayers) {

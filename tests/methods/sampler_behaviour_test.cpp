@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
+#include "methods/backbone/blank_caption.h"
 #include "methods/backbone/analytic.h"
 #include "methods/method.h"
 #include "methods/samplers/guidance.h"
@@ -151,6 +152,44 @@ TEST(SamplerGuidance, ClassifierFreeGuidanceCombinesBothBranchesInOneForward) {
   const Denoise plain = guided_denoise(bb, cond, 1.0, &counter);
   EXPECT_DOUBLE_EQ(plain(x, at::full({2, 3}, 10.0, at::kDouble))[1][0][0][0][0].item<double>(), 5.0);
   EXPECT_EQ(counter.forwards, 3);
+}
+
+// A caption backbone that records the captions of each forward: output = x + (caption is blank ? 0 : 1).
+class CaptionBackbone : public DiffusersTestBackbone {
+ public:
+  CaptionBackbone() : DiffusersTestBackbone(2, NoiseSchedule::linear().to_config()) {}
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const Conditioning& c) override {
+    seen.push_back(c.captions);
+    labels_defined = labels_defined || c.labels.defined();
+    std::vector<double> shift;
+    for (const auto& caption : c.captions) shift.push_back(caption == blank_caption() ? 0.0 : 1.0);
+    return x + at::tensor(shift, at::kDouble).to(x.scalar_type()).reshape({-1, 1, 1, 1, 1});
+  }
+  bool conditional() const override { return true; }
+  std::vector<std::vector<std::string>> seen;
+  bool labels_defined = false;
+};
+
+TEST(SamplerGuidance, UnconditionalHalfGetsTheBlankCaption) {
+  CaptionBackbone bb;
+  Conditioning cond;
+  cond.captions = {"a red circle moving left", "a blue square moving up"};
+  DenoiseCounter counter;
+  const Denoise fn = guided_denoise(bb, cond, 5.0, &counter);
+  const at::Tensor x = at::zeros({2, 2, 3, 2, 2}, at::kDouble);
+  const at::Tensor out = fn(x, at::full({2, 3}, 10.0, at::kDouble));
+  ASSERT_EQ(bb.seen.size(), 1u);
+  const std::vector<std::string> expect = {"a red circle moving left", "a blue square moving up", "", ""};
+  EXPECT_EQ(bb.seen[0], expect);
+  EXPECT_EQ(blank_caption(), "");  // what training's condition dropout gives a dropped caption
+  EXPECT_FALSE(bb.labels_defined);
+  // u + s (c - u) with c = 1, u = 0: the guidance scale shows in the output.
+  EXPECT_DOUBLE_EQ(out[0][0][0][0][0].item<double>(), 5.0);
+  EXPECT_EQ(counter.forwards, 2);
+  // Scale 1 is a plain forward with the real captions only.
+  const Denoise plain = guided_denoise(bb, cond, 1.0, &counter);
+  plain(x, at::full({2, 3}, 10.0, at::kDouble));
+  EXPECT_EQ(bb.seen.back(), cond.captions);
 }
 
 }  // namespace
