@@ -1,6 +1,6 @@
 // DDIM (Song et al. 2021) with eta, clipping and diffusers' previous-timestep convention (METHODS.md
-// 1.4), and DDPM ancestral sampling (Ho et al. 2020) as diffusers' DDPMScheduler computes it. Both step
-// on alphas_cumprod at integer timesteps.
+// 1.4), and DDPM ancestral sampling (Ho et al. 2020) as diffusers' DDPMScheduler computes it (stepping to
+// the next listed timestep). Both step on alphas_cumprod at integer timesteps.
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -126,7 +126,6 @@ class Ddpm : public Sampler {
     const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "ddpm");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
-    const int64_t ratio = ctx.schedule.num_train_timesteps / n;
     const std::vector<double> sigmas = sigma_table(ctx.schedule);
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = noise;
@@ -136,7 +135,10 @@ class Ddpm : public Sampler {
       for (size_t k = 0; k < nf; ++k) {
         const double t = plan.timesteps[static_cast<size_t>(i)][k];
         const double ac_t = ac_at(ctx.schedule, sigmas, t, 1.0, "ddpm");
-        const double ac_p = ac_at(ctx.schedule, sigmas, t - static_cast<double>(ratio), 1.0, "ddpm");
+        // The previous timestep is the next listed one (-1 after the last), as the reference's
+        // previous_timestep: under linspace and trailing spacing it is not t - T // N.
+        const double prev = i + 1 < n ? plan.timesteps[static_cast<size_t>(i + 1)][k] : -1.0;
+        const double ac_p = ac_at(ctx.schedule, sigmas, prev, 1.0, "ddpm");
         const double b_t = 1.0 - ac_t, b_p = 1.0 - ac_p;
         const double cur_a = ac_t / ac_p, cur_b = 1.0 - cur_a;
         al[k] = std::sqrt(ac_t);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/error.h"
 #include "methods/samplers/model_output.h"
 #include "methods/samplers/sampler.h"
 
@@ -19,6 +20,7 @@ struct DpmOptions {
   bool heun = false;
   bool lower_order_final = true;
   bool euler_at_final = false;
+  bool karras = false;
   Json resolved;
 };
 
@@ -27,16 +29,21 @@ class DpmSolverPP : public Sampler {
   explicit DpmSolverPP(DpmOptions o) : o_(std::move(o)) {}
 
   std::vector<double> timesteps(const NoiseSchedule& s) const override {
+    if (o_.karras) return multistep_karras_schedule(s, o_.common.steps).timesteps;
     return multistep_timesteps(s.num_train_timesteps, o_.common.steps, o_.common.spacing, o_.common.steps_offset);
   }
   Json describe() const override { return o_.resolved; }
 
   at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
                     SampleStats& stats) const override {
+    if (o_.karras && ctx.frame_timesteps.defined())
+      throw ConfigError("dpmsolver++: karras sigmas with per-frame timesteps are not defined; use karras: false");
+    const KarrasSchedule karras = o_.karras ? multistep_karras_schedule(ctx.schedule, o_.common.steps) : KarrasSchedule{};
     const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "dpmsolver++");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
-    const std::vector<std::vector<double>> sig = frame_sigmas(plan, ctx.schedule, o_.common.final_sigma);
+    const std::vector<std::vector<double>> sig =
+        frame_sigmas(plan, ctx.schedule, o_.common.final_sigma, o_.karras ? &karras.sigmas : nullptr);
 
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = noise;
@@ -98,6 +105,9 @@ void register_dpm_solver(SamplerRegistry& registry) {
   specs.push_back({"solver_type", "midpoint", "second-order term of 2M", {"midpoint", "heun"}, {}});
   specs.push_back({"lower_order_final", true, "first order at the last step when steps < 15", {}, {}});
   specs.push_back({"euler_at_final", false, "first order at the last step always", {}, {}});
+  specs.push_back({"karras", false,
+                   "Karras sigmas (rho 7) over the whole training range, timesteps rounded (diffusers' "
+                   "use_karras_sigmas; spacing and steps_offset then play no part)", {}, {}});
   registry.add({"dpmsolver++", "DPM-Solver++ multistep (1st order, 2M midpoint/heun), as diffusers", specs,
                  [](const Params& p) -> SamplerPtr {
                    DpmOptions o;
@@ -106,7 +116,16 @@ void register_dpm_solver(SamplerRegistry& registry) {
                    o.heun = p.get<std::string>("solver_type") == "heun";
                    o.lower_order_final = p.get<bool>("lower_order_final");
                    o.euler_at_final = p.get<bool>("euler_at_final");
+                   o.karras = p.get<bool>("karras");
                    if (o.order != 1 && o.order != 2) p.fail("order", "must be 1 or 2, got " + std::to_string(o.order));
+                   // Karras sigmas end at the smallest training sigma, so a sigma_min final step has h = 0, where
+                   // the heun term (e^{-h} - 1) / h is 0 / 0 (the reference returns NaN).
+                   const bool last_first_order = o.euler_at_final || (o.lower_order_final && o.common.steps < 15) ||
+                                                 o.common.final_sigma == "zero";
+                   if (o.karras && o.heun && o.order == 2 && !last_first_order)
+                     p.fail("solver_type", "heun with karras sigmas and a second-order last step to final_sigma "
+                                           "sigma_min is undefined (h = 0 there; the reference returns NaN); use "
+                                           "midpoint, final_sigma zero, or euler_at_final true");
                    o.resolved = p.json();
                    o.resolved["name"] = "dpmsolver++";
                    return std::make_shared<DpmSolverPP>(std::move(o));

@@ -88,8 +88,10 @@ class Euler : public Sampler {
     for (double v : table) log_sigmas.push_back(std::log(v));
     const std::vector<double> sig =
         karras_sigmas(interpolate(table, ts.front()), interpolate(table, ts.back()), o_.common.steps);
+    // The model sees the fractional timestep of each Karras sigma, in float32 as the reference keeps it
+    // (rounding it would evaluate the network at a noise level the step does not use).
     std::vector<double> kts;
-    for (double v : sig) kts.push_back(std::nearbyint(sigma_to_timestep(v, log_sigmas)));
+    for (double v : sig) kts.push_back(static_cast<double>(static_cast<float>(sigma_to_timestep(v, log_sigmas))));
     return {kts, sig};
   }
 

@@ -138,6 +138,21 @@ double sigma_to_timestep(double sigma, const std::vector<double>& log_sigmas) {
   return (1.0 - w) * static_cast<double>(low) + w * static_cast<double>(high);
 }
 
+KarrasSchedule multistep_karras_schedule(const NoiseSchedule& schedule, int64_t steps) {
+  check_steps(schedule.num_train_timesteps, steps);
+  const std::vector<double> table = sigma_table(schedule);
+  std::vector<double> log_sigmas;
+  for (double v : table) log_sigmas.push_back(std::log(v));
+  KarrasSchedule out;
+  out.sigmas = karras_sigmas(table.back(), table.front(), steps);
+  const bool cosine = schedule.betas_kind == "squaredcos_cap_v2";
+  for (double s : out.sigmas) {
+    const double t = sigma_to_timestep(s, log_sigmas);
+    out.timesteps.push_back(cosine ? std::trunc(t) : round_half_even(t));
+  }
+  return out;
+}
+
 at::Tensor FramePlan::timestep_tensor(int64_t i, const at::Tensor& like) const {
   std::vector<double> t = timesteps.at(static_cast<size_t>(i));
   for (size_t k = 0; k < t.size(); ++k)
@@ -271,13 +286,15 @@ std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b, i
 }
 
 std::vector<std::vector<double>> frame_sigmas(const FramePlan& plan, const NoiseSchedule& schedule,
-                                              const std::string& final_sigma) {
+                                              const std::string& final_sigma, const std::vector<double>* step_sigmas) {
   const std::vector<double> table = sigma_table(schedule);
   const auto n = static_cast<size_t>(plan.steps());
   const auto nf = static_cast<size_t>(plan.size());
+  if (step_sigmas && step_sigmas->size() != n)
+    throw Error("frame_sigmas: " + std::to_string(step_sigmas->size()) + " step sigmas for " + std::to_string(n) + " steps");
   std::vector<std::vector<double>> sig(n + 1, std::vector<double>(nf));
   for (size_t i = 0; i < n; ++i)
-    for (size_t k = 0; k < nf; ++k) sig[i][k] = interpolate(table, plan.timesteps[i][k]);
+    for (size_t k = 0; k < nf; ++k) sig[i][k] = step_sigmas ? (*step_sigmas)[i] : interpolate(table, plan.timesteps[i][k]);
   for (size_t k = 0; k < nf; ++k) sig[n][k] = final_sigma == "zero" ? 0.0 : table[0];
   return sig;
 }

@@ -33,6 +33,16 @@ std::vector<double> karras_sigmas(double sigma_max, double sigma_min, int64_t n,
 // The fractional training timestep of a sigma, by interpolation in log sigma.
 double sigma_to_timestep(double sigma, const std::vector<double>& log_sigmas);
 
+// Karras sigmas for the multistep solvers (DPM-Solver++, UniPC), as diffusers' use_karras_sigmas: N sigmas
+// from the largest to the smallest training sigma (the whole table, whatever the spacing), and the model
+// timestep of each by log-sigma interpolation. The reference rounds those timesteps to integers, except
+// under the cosine schedule where it keeps them unrounded and then casts them to int64 (truncation).
+// The solver steps on the Karras sigmas themselves, not on sigmas read back from the timesteps.
+struct KarrasSchedule {
+  std::vector<double> timesteps, sigmas;  // both N long, descending
+};
+KarrasSchedule multistep_karras_schedule(const NoiseSchedule& schedule, int64_t steps);
+
 struct FramePlan {
   int64_t batch = 0, frames = 0;
   std::vector<std::vector<double>> timesteps;  // [N][B * F], frame index b * F + f
@@ -72,8 +82,10 @@ inline double vp_alpha(double s) { return 1.0 / std::sqrt(s * s + 1.0); }
 inline double vp_sigma(double s) { return s * vp_alpha(s); }
 
 // The VE sigma of every point of the plan, per frame: rows 0..n-1 the steps' timesteps (interpolated in
-// the schedule's table), row n the final sigma ("zero" or "sigma_min").
+// the schedule's table), or step_sigmas[i] for every frame when given (Karras sigmas); row n the final
+// sigma ("zero" or "sigma_min", the smallest training sigma).
 std::vector<std::vector<double>> frame_sigmas(const FramePlan& plan, const NoiseSchedule& schedule,
-                                              const std::string& final_sigma);
+                                              const std::string& final_sigma,
+                                              const std::vector<double>* step_sigmas = nullptr);
 
 }  // namespace vdlab

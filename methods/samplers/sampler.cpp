@@ -37,7 +37,8 @@ CommonOptions CommonOptions::from(const Params& p) {
   if (o.steps < 1) p.fail("steps", "must be at least 1, got " + std::to_string(o.steps));
   if (o.steps_offset < 0) p.fail("steps_offset", "must not be negative");
   if (!(o.threshold_ratio > 0 && o.threshold_ratio <= 1)) p.fail("threshold_ratio", "must lie in (0, 1]");
-  if (!(o.sample_max >= 1)) p.fail("sample_max", "must be at least 1");
+  // Below 1 the threshold is sample_max itself (clamp(s, 1, max) with max < 1 gives max, as the reference).
+  if (!(o.sample_max > 0)) p.fail("sample_max", "must be positive");
   return o;
 }
 

@@ -76,6 +76,7 @@ struct UniPCOptions {
   bool lower_order_final = true;
   bool corrector = true;
   std::vector<int64_t> disable_corrector;
+  bool karras = false;
   Json resolved;
 };
 
@@ -84,17 +85,22 @@ class UniPC : public Sampler {
   explicit UniPC(UniPCOptions o) : o_(std::move(o)) {}
 
   std::vector<double> timesteps(const NoiseSchedule& s) const override {
+    if (o_.karras) return multistep_karras_schedule(s, o_.common.steps).timesteps;
     return multistep_timesteps(s.num_train_timesteps, o_.common.steps, o_.common.spacing, o_.common.steps_offset);
   }
   Json describe() const override { return o_.resolved; }
 
   at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
                     SampleStats& stats) const override {
+    if (o_.karras && ctx.frame_timesteps.defined())
+      throw ConfigError("unipc: karras sigmas with per-frame timesteps are not defined; use karras: false");
+    const KarrasSchedule karras = o_.karras ? multistep_karras_schedule(ctx.schedule, o_.common.steps) : KarrasSchedule{};
     const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "unipc");
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     // VE sigma of every point, per frame; point n is the final sigma.
-    const std::vector<std::vector<double>> sig = frame_sigmas(plan, ctx.schedule, o_.common.final_sigma);
+    const std::vector<std::vector<double>> sig =
+        frame_sigmas(plan, ctx.schedule, o_.common.final_sigma, o_.karras ? &karras.sigmas : nullptr);
 
     // A step from point `from` to `to` as x_to = xc x_from + sum_j c_j M_j over the history entries
     // (newest first: m0, m_1, ..., m_{p-1}) and, for the corrector, the new output last. Folding the
@@ -215,6 +221,9 @@ void register_unipc(SamplerRegistry& registry) {
   specs.push_back({"lower_order_final", true, "lower the order over the last steps (min(order, steps left))", {}, {}});
   specs.push_back({"corrector", true, "run the UniC corrector after each step but the last", {}, {}});
   specs.push_back({"disable_corrector", Json::array(), "step indices whose result is not corrected", {}, {}});
+  specs.push_back({"karras", false,
+                   "Karras sigmas (rho 7) over the whole training range, timesteps rounded (diffusers' "
+                   "use_karras_sigmas; spacing and steps_offset then play no part)", {}, {}});
   registry.add({"unipc", "UniPC multistep predictor-corrector (bh1/bh2, orders 1-3), as diffusers", specs,
                  [](const Params& p) -> SamplerPtr {
                    UniPCOptions o;
@@ -225,6 +234,7 @@ void register_unipc(SamplerRegistry& registry) {
                    o.lower_order_final = p.get<bool>("lower_order_final");
                    o.corrector = p.get<bool>("corrector");
                    o.disable_corrector = p.get<std::vector<int64_t>>("disable_corrector");
+                   o.karras = p.get<bool>("karras");
                    if (o.order < 1 || o.order > 3) p.fail("order", "must be 1, 2 or 3, got " + std::to_string(o.order));
                    const bool zero = o.common.final_sigma == "zero";
                    // These combinations divide by lambda = inf at sigma 0: the reference returns NaN.
@@ -238,6 +248,10 @@ void register_unipc(SamplerRegistry& registry) {
                      p.fail("lower_order_final", "false with order > 1 and final_sigma zero is undefined (r_k = 0 "
                                                  "at sigma 0, the reference returns NaN); use lower_order_final true "
                                                  "or final_sigma sigma_min");
+                   if (o.karras && !zero && !o.lower_order_final && o.order > 2)
+                     p.fail("lower_order_final", "false with order 3, karras sigmas and final_sigma sigma_min is "
+                                                 "undefined (the last step has h = 0; the reference returns NaN); use "
+                                                 "lower_order_final true");
                    o.resolved = p.json();
                    o.resolved["name"] = "unipc";
                    return std::make_shared<UniPC>(std::move(o));

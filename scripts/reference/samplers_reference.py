@@ -21,6 +21,8 @@ import math
 import os
 
 import numpy as np
+
+np.seterr(divide="ignore", invalid="ignore")  # h = 0 at a Karras last step: inf and nan as torch gives them
 import torch  # only for the float32 betas, exactly as diffusers makes them
 
 T = 1000
@@ -98,6 +100,18 @@ def karras(sig_max, sig_min, n, rho=7.0):
     return [float(s) for s in (hi + ramp * (lo - hi)) ** rho]
 
 
+def multistep_karras(ac, n, kind="linear"):
+    """DPM-Solver++ and UniPC with Karras sigmas (diffusers' use_karras_sigmas): n sigmas between the whole
+    table's largest and smallest sigma, timesteps by log-sigma interpolation, rounded (truncated for the
+    cosine schedule, whose unrounded timesteps the reference casts to int64). The steps use the sigmas."""
+    tab = sigma_table(ac)
+    sig = karras(float(tab[-1]), float(tab[0]), n)
+    log_sig = np.log(tab)
+    ts = [sigma_to_t(s, log_sig) for s in sig]
+    ts = [float(math.trunc(t)) if kind == "squaredcos_cap_v2" else float(np.round(t)) for t in ts]
+    return ts, sig
+
+
 def sigma_to_t(sigma, log_sigmas):
     log_sigma = math.log(max(sigma, 1e-10))
     dists = log_sigma - log_sigmas
@@ -159,9 +173,11 @@ def unipc(model, x, ac, p):
         raise ValueError("noise prediction with a zero final sigma")
     if not p["lower_order_final"] and p["order"] > 1 and p["final_sigma"] == "zero":
         raise ValueError("order > 1 at the last step with a zero final sigma")
+    if p.get("karras", False) and not p["lower_order_final"] and p["order"] > 2 and p["final_sigma"] == "sigma_min":
+        raise ValueError("order 3 at a Karras last step of h = 0")
     tab = sigma_table(ac)
-    ts = multistep_timesteps(p["steps"], p["spacing"], p["steps_offset"])
-    sig = [interp(t, tab) for t in ts] + [final_sigma(p["final_sigma"], tab)]
+    ts, sig = step_sigmas(ac, p)
+    sig = sig + [final_sigma(p["final_sigma"], tab)]
     n = len(ts)
     order, bh1, px0 = p["order"], p["variant"] == "bh1", p["predict_x0"]
 
@@ -169,8 +185,8 @@ def unipc(model, x, ac, p):
         """h, hh, hphi1, B, rks, and the R, b system for a step from sig[i_from] to sig[i_to]."""
         h = lam(sig[i_to]) - lam(sig[i_from])
         rks = [(lam(sig[j]) - lam(sig[i_from])) / h for j in hist_idx] + [1.0]
-        hh = -h if px0 else h
-        hphi1 = math.expm1(hh)
+        hh = np.float64(-h if px0 else h)  # numpy division: h = 0 (a Karras last step) gives nan, unused
+        hphi1 = np.expm1(hh)
         B = hh if bh1 else math.expm1(hh)
         hphik = hphi1 / hh - 1
         fact = 1
@@ -235,10 +251,24 @@ def unipc(model, x, ac, p):
     return x
 
 
-def dpmpp(model, x, ac, p):
+def step_sigmas(ac, p):
+    """The multistep solvers' model timesteps and the VE sigma of each step."""
+    if p.get("karras", False):
+        return multistep_karras(ac, p["steps"])
     tab = sigma_table(ac)
-    ts = multistep_timesteps(p["steps"], p["spacing"], p["steps_offset"])
-    sig = [interp(t, tab) for t in ts] + [final_sigma(p["final_sigma"], tab)]
+    ts = multistep_timesteps(p["steps"], p["spacing"], p["steps_offset"], len(ac))
+    return ts, [interp(t, tab) for t in ts]
+
+
+def dpmpp(model, x, ac, p):
+    n = p["steps"]
+    last_first_order = p["euler_at_final"] or (p["lower_order_final"] and n < 15) or p["final_sigma"] == "zero"
+    if (p.get("karras", False) and p["final_sigma"] == "sigma_min" and p["order"] == 2 and p["solver_type"] == "heun"
+            and not last_first_order):
+        raise ValueError("heun at a Karras last step of h = 0")
+    tab = sigma_table(ac)
+    ts, sig = step_sigmas(ac, p)
+    sig = sig + [final_sigma(p["final_sigma"], tab)]
     n = len(ts)
     M = []
     lower = 0
@@ -254,7 +284,7 @@ def dpmpp(model, x, ac, p):
                                      or p["final_sigma"] == "zero")
         a_t, s_t = alpha_sigma(sig[i + 1])
         a_s, s_s = alpha_sigma(sig[i])
-        h = lam(sig[i + 1]) - lam(sig[i])
+        h = np.float64(lam(sig[i + 1]) - lam(sig[i]))  # numpy division: h = 0 (a Karras last step) gives inf
         if p["order"] == 1 or lower < 1 or first_final:
             x = s_t / s_s * x - a_t * math.expm1(-h) * M[-1]
         else:
@@ -269,19 +299,24 @@ def dpmpp(model, x, ac, p):
     return x
 
 
-def ddim_like_prev(ts, i, p, n):
-    if p.get("prev_timestep", "diffusers") == "diffusers":
-        return ts[i] - T // n
+def next_listed(ts, i):
+    """The next listed timestep, -1 after the last (diffusers' DDPMScheduler.previous_timestep)."""
     return ts[i + 1] if i + 1 < len(ts) else -1
+
+
+def ddim_like_prev(ts, i, p, n, ntrain=T):
+    if p.get("prev_timestep", "diffusers") == "diffusers":
+        return ts[i] - ntrain // n
+    return next_listed(ts, i)
 
 
 def ddim(model, x, ac, p, noise):
     n = p["steps"]
-    ts = ddim_timesteps(n, p["spacing"], p["steps_offset"])
+    ts = ddim_timesteps(n, p["spacing"], p["steps_offset"], len(ac))
     final_ac = 1.0 if p["final_sigma"] == "zero" else float(ac[0])
     for i, t in enumerate(ts):
         out = model(x, t)
-        prev = ddim_like_prev(ts, i, p, n)
+        prev = ddim_like_prev(ts, i, p, n, len(ac))
         a_t = float(ac[t])
         a_prev = float(ac[prev]) if prev >= 0 else final_ac
         al, sg = math.sqrt(a_t), math.sqrt(1 - a_t)
@@ -303,10 +338,10 @@ def ddim(model, x, ac, p, noise):
 
 def ddpm(model, x, ac, p, noise):
     n = p["steps"]
-    ts = ddim_timesteps(n, p["spacing"], p["steps_offset"])
+    ts = ddim_timesteps(n, p["spacing"], p["steps_offset"], len(ac))
     for i, t in enumerate(ts):
         out = model(x, t)
-        prev = t - T // n
+        prev = next_listed(ts, i)
         a_t = float(ac[t])
         a_prev = float(ac[prev]) if prev >= 0 else 1.0
         b_t, b_prev = 1 - a_t, 1 - a_prev
@@ -327,12 +362,13 @@ def ddpm(model, x, ac, p, noise):
 
 def euler(model, x, ac, p):
     tab = sigma_table(ac)
-    ts = euler_timesteps(p["steps"], p["spacing"], p["steps_offset"])
+    ts = euler_timesteps(p["steps"], p["spacing"], p["steps_offset"], len(ac))
     sig = [interp(t, tab) for t in ts]
     if p["karras"]:
+        # Euler keeps the fractional timestep of each Karras sigma (in float32), unlike the multistep solvers.
         log_sig = np.log(tab)
         sig = karras(sig[0], sig[-1], p["steps"])
-        ts = [float(round(sigma_to_t(s, log_sig))) for s in sig]
+        ts = [float(np.float32(sigma_to_t(s, log_sig))) for s in sig]
     sig = sig + [final_sigma(p["final_sigma"], tab)]
     smax = max(sig)
     init = smax if p["spacing"] in ("linspace", "trailing") else math.sqrt(smax * smax + 1)
@@ -376,8 +412,20 @@ def step_noise(i, shape):
     return (math.sqrt(2.0) * np.sin(0.9 * k + 1.3 * (i + 1) + 0.5)).reshape(shape)
 
 
-def diffusers_sample():
-    return (np.arange(4 * 3 * 8 * 8, dtype=np.float64) / 768.0).reshape(4, 3, 8, 8)
+def diffusers_sample(shape=(4, 3, 8, 8)):
+    """diffusers' dummy_sample_deter: arange(n) / n laid out as [C, *spatial, B], batch moved first."""
+    n = int(np.prod(shape))
+    b = shape[0]
+    x = (np.arange(n, dtype=np.float64) / n).reshape(tuple(shape[1:]) + (b,))
+    return np.moveaxis(x, -1, 0).copy()
+
+
+def torch_step_noise(seed=0):
+    """The draws of diffusers' stochastic full loops: torch.randn in float32 from a generator seeded once
+    (torch.manual_seed(seed)), one draw per noisy step, widened to float64. LibTorch's CPU generator makes
+    the same draws."""
+    g = torch.Generator().manual_seed(seed)
+    return lambda i, shape: torch.randn(tuple(shape), generator=g, dtype=torch.float32).double().numpy()
 
 
 # ---------------------------------------------------------------------------------------- the grid
@@ -431,6 +479,25 @@ def cases():
                              prediction="v")))
     out.append(("euler", dict(COMMON, steps=20, spacing="leading", steps_offset=1, final_sigma="zero", karras=False,
                               prediction="v")))
+    # Karras sigmas for the multistep solvers (the spacing plays no part).
+    for steps in (10, 20, 50):
+        for final in ("zero", "sigma_min"):
+            for order in (1, 2, 3):
+                for variant in ("bh1", "bh2"):
+                    out.append(("unipc", dict(COMMON, steps=steps, spacing="linspace", final_sigma=final, order=order,
+                                              variant=variant, corrector=True, predict_x0=True, lower_order_final=True,
+                                              disable_corrector=[], karras=True)))
+            for order in (1, 2):
+                for st in ("midpoint", "heun"):
+                    for lof in (True, False):
+                        out.append(("dpmsolver++", dict(COMMON, steps=steps, spacing="linspace", final_sigma=final,
+                                                        order=order, solver_type=st, lower_order_final=lof,
+                                                        euler_at_final=False, karras=True)))
+    for pred in ("v", "x0"):
+        out.append(("unipc", dict(base, karras=True, prediction=pred)))
+        out.append(("dpmsolver++", dict(COMMON, steps=20, spacing="linspace", final_sigma="sigma_min", order=2,
+                                        solver_type="midpoint", lower_order_final=True, euler_at_final=False,
+                                        karras=True, prediction=pred)))
     return out
 
 
@@ -453,6 +520,68 @@ def sampler_params(name, p):
     q = dict(p)
     q.pop("prediction")
     return q
+
+
+# diffusers' scheduler tests that publish a full-loop value, as vdlab sampler settings: the schedule (beta
+# start, end, T), the sample (dummy_sample_deter, 4-d or its 1-d variant), the stochastic draws, and
+# the statistic the test checks. The published numbers themselves are quoted in the C++ test.
+DIFFUSERS_UNIPC = dict(steps=10, spacing="linspace", final_sigma="sigma_min", order=2, variant="bh2",
+                       corrector=True, predict_x0=True, lower_order_final=True, disable_corrector=[])
+DIFFUSERS_DPM = dict(steps=10, spacing="linspace", final_sigma="sigma_min", order=2, solver_type="midpoint",
+                     lower_order_final=False, euler_at_final=False)
+DIFFUSERS_DDIM = dict(steps=10, spacing="leading", final_sigma="zero", eta=0.0, clip_sample=True, clip_range=1.0,
+                      prev_timestep="diffusers", use_clipped_model_output=False)
+DIFFUSERS_EULER = dict(steps=10, spacing="linspace", final_sigma="zero", karras=False)
+DIFFUSERS_DDPM = dict(steps=1000, spacing="leading", clip_sample=True, clip_range=1.0, variance="fixed_small")
+
+
+def diffusers_cases():
+    def case(name, sampler, params, prediction="eps", beta_start=0.0001, train=1000, sample=(4, 3, 8, 8),
+             noise="none"):
+        return {"name": name, "sampler": sampler, "params": dict(COMMON, **params), "prediction": prediction,
+                "schedule": {"betas": "linear", "beta_start": beta_start, "beta_end": 0.02,
+                             "num_train_timesteps": train},
+                "sample_shape": list(sample), "noise": noise}
+    u, d = DIFFUSERS_UNIPC, DIFFUSERS_DPM
+    one_d = (4, 3, 8)
+    return [
+        case("unipc_full_loop_no_noise", "unipc", u),
+        case("unipc_full_loop_with_karras", "unipc", dict(u, karras=True)),
+        case("unipc_full_loop_with_v_prediction", "unipc", u, "v"),
+        case("unipc_full_loop_with_karras_and_v_prediction", "unipc", dict(u, karras=True), "v"),
+        case("unipc_1d_full_loop_no_noise", "unipc", u, sample=one_d),
+        case("unipc_1d_full_loop_with_karras", "unipc", dict(u, karras=True), sample=one_d),
+        case("unipc_1d_full_loop_with_v_prediction", "unipc", u, "v", sample=one_d),
+        case("unipc_1d_full_loop_with_karras_and_v_prediction", "unipc", dict(u, karras=True), "v", sample=one_d),
+        case("dpm_multi_full_loop_no_noise", "dpmsolver++", d),
+        case("dpm_multi_full_loop_no_noise_thres", "dpmsolver++",
+             dict(d, thresholding=True, threshold_ratio=0.87, sample_max=0.5)),
+        case("dpm_multi_full_loop_with_v_prediction", "dpmsolver++", d, "v"),
+        case("dpm_multi_full_loop_with_karras_and_v_prediction", "dpmsolver++", dict(d, karras=True), "v"),
+        case("euler_full_loop_no_noise", "euler", DIFFUSERS_EULER, train=1100),
+        case("euler_full_loop_with_v_prediction", "euler", DIFFUSERS_EULER, "v", train=1100),
+        case("euler_full_loop_device_karras_sigmas", "euler", dict(DIFFUSERS_EULER, karras=True), train=1100),
+        case("ddim_full_loop_no_noise", "ddim", DIFFUSERS_DDIM),
+        case("ddim_full_loop_with_v_prediction", "ddim", DIFFUSERS_DDIM, "v"),
+        case("ddim_full_loop_with_set_alpha_to_one", "ddim", DIFFUSERS_DDIM, beta_start=0.01),
+        case("ddim_full_loop_with_no_set_alpha_to_one", "ddim", dict(DIFFUSERS_DDIM, final_sigma="sigma_min"),
+             beta_start=0.01),
+        case("ddpm_full_loop_no_noise", "ddpm", DIFFUSERS_DDPM, noise="torch_seed0"),
+        case("ddpm_full_loop_with_v_prediction", "ddpm", DIFFUSERS_DDPM, "v", noise="torch_seed0"),
+    ]
+
+
+def run_diffusers_case(c):
+    _, ac = make_schedule("linear", c["schedule"]["beta_start"], c["schedule"]["beta_end"],
+                          c["schedule"]["num_train_timesteps"])
+    p = dict(c["params"], prediction=c["prediction"])
+    x = diffusers_sample(c["sample_shape"])
+    name = c["sampler"]
+    if name == "ddpm":
+        y = ddpm(diffusers_test_model, x, ac, p, torch_step_noise(0))
+    else:
+        y = run(name, diffusers_test_model, x, ac, p)
+    return {"sum_abs": float(np.abs(y).sum()), "mean_abs": float(np.abs(y).mean())}
 
 
 def public_values(ac):
@@ -498,12 +627,20 @@ def main():
     pub = public_values(ac)
     for k, v in pub.items():
         print(f"{k}: {v:.6f}")
+    dcases = []
+    for c in diffusers_cases():
+        c["sampler_params"] = sampler_params(c["sampler"], dict(c["params"], prediction=c["prediction"]))
+        c.update(run_diffusers_case(c))
+        del c["params"]
+        print(f"{c['name']}: sum|x| {c['sum_abs']:.6f} mean|x| {c['mean_abs']:.6g}")
+        dcases.append(c)
     doc = {
         "generator": "scripts/reference/samplers_reference.py",
         "schedules": schedules,
         "oracle_shape": ORACLE_SHAPE,
         "oracle_input": [float(v) for v in oracle_input().reshape(-1)],
         "public_values": pub,
+        "diffusers_cases": dcases,
         "cases": out_cases,
     }
     with open(args.out, "w") as f:

@@ -1,6 +1,6 @@
 // Per-frame timesteps (METHODS.md 6): pinned frames come back bitwise as given, a per-frame table with
-// equal entries gives the scalar result bitwise, and frames on different schedules each reproduce the
-// scalar run of their own schedule.
+// equal entries gives the scalar result bitwise (the same shapes and arithmetic), and frames on different
+// schedules each reproduce the scalar run of their own schedule (to rounding: other shapes).
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -109,7 +109,9 @@ TEST(SamplerFrames, EachFrameFollowsItsOwnSchedule) {
         // a per-frame table carries timesteps only, so that frame uses the plain rule: skip it.
         continue;
       }
-      EXPECT_TRUE(at::equal(y.narrow(2, static_cast<int64_t>(f), 1), yf)) << name << " " << spacings[f];
+      // A three-frame and a one-frame run put each element at another place in the vectorised kernels
+      // (the test denoiser's sin), so they agree to rounding, not bitwise.
+      EXPECT_TRUE(at::allclose(y.narrow(2, static_cast<int64_t>(f), 1), yf, 1e-12, 1e-14)) << name << " " << spacings[f];
     }
   }
 }

@@ -63,10 +63,8 @@ TEST(SamplerOracle, EveryCaseAgreesWithTheFloat64Transcription) {
   EXPECT_GT(compared, 400);
 }
 
-// diffusers' deterministic test sample: arange(768) / 768 as [4, 3, 8, 8], one frame here.
-at::Tensor diffusers_sample() {
-  return (at::arange(768, at::kDouble) / 768.0).reshape({4, 3, 1, 8, 8});
-}
+// diffusers' deterministic test sample (dummy_sample_deter), [4, 3, 8, 8] with one frame here.
+at::Tensor diffusers_sample() { return testing::diffusers_sample_deter({4, 3, 8, 8}); }
 
 Json ten_steps(Json p) {
   p["steps"] = 10;
@@ -112,9 +110,18 @@ TEST(SamplerOracle, NoiseScheduleTablesMatchTheReference) {
         {{"betas", kind}, {"beta_start", s.at("beta_start")}, {"beta_end", s.at("beta_end")}});
     const std::vector<double> ac = s.at("alphas_cumprod").get<std::vector<double>>();
     ASSERT_EQ(sched.alphas_cumprod.size(), ac.size()) << kind;
-    int64_t mismatches = 0;
-    for (size_t i = 0; i < ac.size(); ++i) mismatches += sched.alphas_cumprod[i] != ac[i];
-    EXPECT_EQ(mismatches, 0) << kind << ": alphas_cumprod differs from the float32 reference table";
+    // The fixture was written by python3-torch on another machine: torch.linspace's vectorised kernel
+    // rounds by the CPU's vector width, so an entry may sit one float32 step away; more is a real error.
+    int64_t bitwise = 0, beyond_one_ulp = 0;
+    for (size_t i = 0; i < ac.size(); ++i) {
+      const float ref = static_cast<float>(ac[i]);
+      const double ulp = static_cast<double>(std::nextafter(ref, 2.0f) - ref);
+      bitwise += sched.alphas_cumprod[i] != ac[i];
+      beyond_one_ulp += std::abs(sched.alphas_cumprod[i] - ac[i]) > ulp;
+    }
+    EXPECT_EQ(beyond_one_ulp, 0) << kind << ": alphas_cumprod differs from the float32 reference table";
+    if (bitwise > 0) std::printf("[schedule] %s: %lld entries one float32 step from the fixture\n", kind.c_str(),
+                                 static_cast<long long>(bitwise));
   }
 }
 

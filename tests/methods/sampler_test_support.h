@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/params.h"
 #include "methods/samplers/sampler.h"
@@ -48,6 +49,21 @@ inline StepNoise oracle_step_noise() {
         .reshape(like.sizes())
         .to(like.options());
   };
+}
+
+// diffusers' dummy_sample_deter (tests/schedulers/test_schedulers.py): arange(n) / n laid out as
+// [C, *spatial, B] and the batch axis moved first, here with one frame: [B, C, 1, H, W] for a 4-d sample
+// (B, C, H, W) and [B, C, 1, 1, W] for the 1-d variant (B, C, W). The layout matters where the test
+// draws noise; an elementwise mean does not see it.
+inline at::Tensor diffusers_sample_deter(const std::vector<int64_t>& shape, at::ScalarType dtype = at::kDouble) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  std::vector<int64_t> laid(shape.begin() + 1, shape.end());
+  laid.push_back(shape[0]);
+  at::Tensor x = (at::arange(n, at::kDouble) / static_cast<double>(n)).reshape(laid).movedim(-1, 0).contiguous();
+  const int64_t b = shape[0], c = shape[1];
+  const int64_t h = shape.size() == 4 ? shape[2] : 1, w = shape.back();
+  return x.reshape({b, c, 1, h, w}).to(dtype);
 }
 
 inline SamplerPtr make_sampler(const std::string& name, const Json& params = Json::object()) {
