@@ -5,12 +5,21 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <set>
 
 namespace vdlab {
 
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 std::mutex g_mutex;
+// Warnings already printed: a sweep meets the same one in every cell (a skipped metric, a missing
+// file), and it is printed once per process.
+std::set<std::string> g_warned;  // guarded by g_mutex
+
+bool first_warning(const std::string& message) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_warned.insert(message).second;
+}
 
 void emit(LogLevel level, const char* tag, const std::string& message) {
   if (static_cast<int>(level) < g_level.load()) return;
@@ -24,7 +33,9 @@ void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
 LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
 void log_debug(const std::string& m) { emit(LogLevel::debug, "debug: ", m); }
 void log_info(const std::string& m) { emit(LogLevel::info, "", m); }
-void log_warn(const std::string& m) { emit(LogLevel::warn, "warning: ", m); }
+void log_warn(const std::string& m) {
+  if (first_warning(m)) emit(LogLevel::warn, "warning: ", m);
+}
 void log_error(const std::string& m) { emit(LogLevel::error, "error: ", m); }
 
 std::string format_duration(double s) {

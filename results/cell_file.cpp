@@ -8,6 +8,76 @@
 
 namespace vdlab {
 
+namespace {
+
+void write_samples(H5::Group& root, const std::vector<Video>& samples, const std::vector<std::string>& captions,
+                   const std::string& path) {
+  if (!samples.empty()) {
+    const Video& v0 = samples[0];
+    std::vector<std::uint8_t> all;
+    all.reserve(samples.size() * v0.data.size());
+    for (const auto& v : samples) {
+      if (v.frames != v0.frames || v.height != v0.height || v.width != v0.width)
+        throw Error(path + ": samples of different shapes in one cell");
+      all.insert(all.end(), v.data.begin(), v.data.end());
+    }
+    h5::write_bytes(root, "samples", {samples.size(), hsize_t(v0.frames), hsize_t(v0.height), hsize_t(v0.width), 3},
+                    all.data());
+  }
+  if (!captions.empty()) h5::write_strings(root, "captions", captions);
+}
+
+void read_samples(const H5::Group& root, std::vector<Video>& samples, const std::string& path) {
+  if (!root.nameExists("samples")) return;
+  H5::DataSet d = root.openDataSet("samples");
+  hsize_t dims[5];
+  if (d.getSpace().getSimpleExtentNdims() != 5) throw IoError(path + ": /samples is not [N, F, H, W, 3]");
+  d.getSpace().getSimpleExtentDims(dims);
+  std::vector<std::uint8_t> all(dims[0] * dims[1] * dims[2] * dims[3] * dims[4]);
+  d.read(all.data(), H5::PredType::NATIVE_UINT8);
+  const std::size_t per = dims[1] * dims[2] * dims[3] * dims[4];
+  for (hsize_t n = 0; n < dims[0]; ++n) {
+    Video v{int(dims[1]), int(dims[2]), int(dims[3])};
+    std::copy(all.begin() + n * per, all.begin() + (n + 1) * per, v.data.begin());
+    samples.push_back(std::move(v));
+  }
+}
+
+Json read_json_attr_or(const H5::Group& root, const char* name, Json fallback) {
+  return h5::has_attr(root, name) ? Json::parse(h5::read_string_attr(root, name)) : fallback;
+}
+
+}  // namespace
+
+void write_samples_file(const std::vector<Video>& samples, const std::vector<std::string>& captions,
+                        const std::string& path) {
+  h5::quiet();
+  AtomicFile out(path);
+  try {
+    H5::H5File file(out.temp_path(), H5F_ACC_TRUNC);
+    H5::Group root = file.openGroup("/");
+    h5::write_string_attr(root, "format", "vdlab-samples/1");
+    write_samples(root, samples, captions, path);
+    file.close();
+  } catch (const H5::Exception& e) {
+    throw IoError(path + ": cannot write samples file (" + e.getDetailMsg() + ")");
+  }
+  out.commit();
+}
+
+void read_samples_file(const std::string& path, std::vector<Video>& samples, std::vector<std::string>& captions) {
+  h5::quiet();
+  if (!std::filesystem::exists(path)) throw IoError(path + ": no such samples file");
+  try {
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    H5::Group root = file.openGroup("/");
+    read_samples(root, samples, path);
+    if (root.nameExists("captions")) captions = h5::read_strings(root, "captions");
+  } catch (const H5::Exception& e) {
+    throw IoError(path + ": corrupt or unreadable samples file (" + e.getDetailMsg() + ")");
+  }
+}
+
 void write_cell(const CellRecord& cell, const std::string& path) {
   h5::quiet();
   AtomicFile out(path);
@@ -21,6 +91,8 @@ void write_cell(const CellRecord& cell, const std::string& path) {
     h5::write_string_attr(root, "provenance", cell.provenance.dump());
     h5::write_string_attr(root, "stats", cell.stats.dump());
     h5::write_string_attr(root, "timings", cell.timings.dump());
+    h5::write_string_attr(root, "inputs", cell.inputs.dump());
+    h5::write_string_attr(root, "scored", cell.scored.dump());
 
     H5::Group metrics = file.createGroup("metrics");
     for (const auto& m : cell.metrics) {
@@ -33,19 +105,7 @@ void write_cell(const CellRecord& cell, const std::string& path) {
       h5::write_string_attr(g, "protocol", m.protocol.dump());
       if (!m.per_sample.empty()) h5::write_doubles(g, "per_sample", m.per_sample);
     }
-    if (!cell.samples.empty()) {
-      const Video& v0 = cell.samples[0];
-      std::vector<std::uint8_t> all;
-      all.reserve(cell.samples.size() * v0.data.size());
-      for (const auto& v : cell.samples) {
-        if (v.frames != v0.frames || v.height != v0.height || v.width != v0.width)
-          throw Error(path + ": samples of different shapes in one cell");
-        all.insert(all.end(), v.data.begin(), v.data.end());
-      }
-      h5::write_bytes(root, "samples",
-                      {cell.samples.size(), hsize_t(v0.frames), hsize_t(v0.height), hsize_t(v0.width), 3}, all.data());
-    }
-    if (!cell.captions.empty()) h5::write_strings(root, "captions", cell.captions);
+    write_samples(root, cell.samples, cell.captions, path);
     file.close();
   } catch (const H5::Exception& e) {
     throw IoError(path + ": cannot write cell file (" + e.getDetailMsg() + ")");
@@ -68,6 +128,8 @@ CellRecord read_cell(const std::string& path, bool with_samples) {
     cell.provenance = Json::parse(h5::read_string_attr(root, "provenance"));
     cell.stats = Json::parse(h5::read_string_attr(root, "stats"));
     cell.timings = Json::parse(h5::read_string_attr(root, "timings"));
+    cell.inputs = read_json_attr_or(root, "inputs", Json::object());
+    cell.scored = read_json_attr_or(root, "scored", Json::array());
     H5::Group metrics = file.openGroup("metrics");
     for (hsize_t i = 0; i < metrics.getNumObjs(); ++i) {
       H5::Group g = metrics.openGroup(metrics.getObjnameByIdx(i));
@@ -82,20 +144,7 @@ CellRecord read_cell(const std::string& path, bool with_samples) {
       cell.metrics.push_back(std::move(m));
     }
     if (root.nameExists("captions")) cell.captions = h5::read_strings(root, "captions");
-    if (with_samples && root.nameExists("samples")) {
-      H5::DataSet d = root.openDataSet("samples");
-      hsize_t dims[5];
-      if (d.getSpace().getSimpleExtentNdims() != 5) throw IoError(path + ": /samples is not [N, F, H, W, 3]");
-      d.getSpace().getSimpleExtentDims(dims);
-      std::vector<std::uint8_t> all(dims[0] * dims[1] * dims[2] * dims[3] * dims[4]);
-      d.read(all.data(), H5::PredType::NATIVE_UINT8);
-      const std::size_t per = dims[1] * dims[2] * dims[3] * dims[4];
-      for (hsize_t n = 0; n < dims[0]; ++n) {
-        Video v{int(dims[1]), int(dims[2]), int(dims[3])};
-        std::copy(all.begin() + n * per, all.begin() + (n + 1) * per, v.data.begin());
-        cell.samples.push_back(std::move(v));
-      }
-    }
+    if (with_samples) read_samples(root, cell.samples, path);
   } catch (const H5::Exception& e) {
     throw IoError(path + ": corrupt or unreadable cell file (" + e.getDetailMsg() + ")");
   } catch (const Json::exception& e) {

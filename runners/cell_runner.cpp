@@ -1,7 +1,9 @@
 #include "runners/cell_runner.h"
 
+#include <ATen/Parallel.h>
 #include <torch/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -9,13 +11,16 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/hdf5_util.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
+#include "methods/backbone/unet_backbone.h"
 #include "methods/method.h"
 #include "methods/video_tensor.h"
 #include "metrics/metric.h"
 #include "core/atomic_file.h"
 #include "results/cell_file.h"
+#include "runners/cell_state.h"
 #include "runners/provenance.h"
 
 namespace vdlab {
@@ -29,17 +34,21 @@ std::string default_cache_dir() {
   return ".vdlab-cache";
 }
 
-bool backbone_trains(const Json& backbone) { return backbone.contains("train"); }
-
 std::string cell_path(const RunOptions& o, const CellSpec& c) { return o.out_dir + "/cells/" + c.id + ".h5"; }
 std::string cell_error_path(const RunOptions& o, const CellSpec& c) { return o.out_dir + "/cells/" + c.id + ".error"; }
 
 bool cell_finished(const RunOptions& o, const CellSpec& c) { return read_cell_hash(cell_path(o, c)) == c.hash; }
 
+struct CellRunner::RealSplit {
+  VideoSet set;             // the clips' videos and captions, with the split's content hash
+  std::vector<Clip> clips;  // labels and captions condition the generated videos
+};
+
 struct CellRunner::Shared {
   std::map<std::string, BackbonePtr> backbones;  // by config hash of {backbone, train_dataset}
-  std::map<std::string, std::shared_ptr<VideoSet>> real_sets;  // by dataset config hash
-  std::map<std::string, std::vector<Clip>> real_clips;
+  std::map<std::string, Json> backbone_files;    // the weights files each backbone loaded
+  std::map<std::string, RealSplit> real_splits;  // by dataset config hash
+  InputIdentities identities;
 };
 
 RunOptions with_defaults(RunOptions o) {
@@ -75,137 +84,292 @@ void write_text_atomically(const std::string& path, const std::string& text) {
   out.commit();
 }
 
+// Steps per second of the latest earlier training of the same preset in the cache (its curves.h5:
+// cumulative seconds per step), or 0 when there is none.
+double measured_steps_per_second(const std::string& cache_dir, const std::string& preset) {
+  double best_time = -1, rate = 0;
+  std::error_code ec;
+  const fs::path root = fs::path(cache_dir) / "backbones";
+  if (!fs::is_directory(root, ec)) return 0;
+  for (const auto& dir : fs::directory_iterator(root, ec)) {
+    const fs::path curves = dir.path() / "curves.h5", config = dir.path() / "config.json";
+    if (!fs::exists(curves) || !fs::exists(config)) continue;
+    try {
+      std::ifstream in(config);
+      const Json cfg = Json::parse(in);
+      if (cfg.at("backbone").value("preset", std::string()) != preset) continue;
+      h5::quiet();
+      H5::H5File file(curves.string(), H5F_ACC_RDONLY);
+      const std::vector<double> steps = h5::read_doubles(file.openGroup("/"), "step");
+      const std::vector<double> seconds = h5::read_doubles(file.openGroup("/"), "seconds");
+      if (steps.size() < 2 || seconds.back() <= 0) continue;
+      const double when = double(fs::last_write_time(curves).time_since_epoch().count());
+      if (when > best_time) {
+        best_time = when;
+        rate = (steps.back() - steps.front() + 1) / seconds.back();
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  return rate;
+}
+
 }  // namespace
+
+std::string backbone_plan_line(const Experiment& e, const RunOptions& options) {
+  const RunOptions o = with_defaults(options);
+  const std::string name = e.backbone.value("name", std::string());
+  if (name == "torchscript") return "backbone: TorchScript file " + e.backbone.value("path", std::string());
+  if (!backbone_trains(e.backbone)) return "backbone: " + name + " (analytic, nothing to train or load)";
+  BackboneContext ctx;
+  ctx.cache_dir = o.cache_dir;
+  ctx.train_data_config = e.train_dataset;
+  ctx.seed = 0;  // as CellRunner builds it
+  Json params = e.backbone;
+  params.erase("name");
+  const std::string dir = unet_cache_dir(resolve_unet_backbone_params(params, "backbone"), ctx);
+  const std::string preset = e.backbone.value("preset", std::string("?"));
+  if (fs::exists(fs::path(dir) / "final.pt")) return "backbone: " + name + " " + preset + ", cached in " + dir;
+  const Json& train = e.backbone.at("train");
+  const long steps = train.value("steps", 0L) + train.value("image_pretrain_steps", 0L);
+  std::string line = "backbone: " + name + " " + preset + " will be trained (" + std::to_string(steps) + " steps";
+  const double rate = measured_steps_per_second(o.cache_dir, preset);
+  if (rate > 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", rate);
+    line += ", about " + format_duration(double(steps) / rate) + " at " + buf +
+            " steps/s measured by an earlier training in the cache";
+  } else {
+    line += "; no earlier training of this preset in the cache to time it by";
+  }
+  return line + ") into " + dir;
+}
+
+const CellRunner::RealSplit& CellRunner::real_split(const Json& dataset) {
+  const std::string key = config_hash(dataset);
+  auto it = shared_->real_splits.find(key);
+  if (it != shared_->real_splits.end()) return it->second;
+  auto source = make_dataset(dataset, "dataset");
+  RealSplit split;
+  split.clips = load_all(*source);
+  if (split.clips.empty()) throw ConfigError("dataset: the split has no clips");
+  for (const auto& c : split.clips) {
+    split.set.videos.push_back(c.video);
+    split.set.captions.push_back(c.caption);
+  }
+  split.set.content_hash = shared_->identities.dataset_hash(dataset);
+  split.set.source = dataset;
+  return shared_->real_splits.emplace(key, std::move(split)).first->second;
+}
+
+namespace {
+
+// The weights file a built backbone loaded, by what its description says: a TorchScript file, or the
+// cached checkpoint of a trained backbone (<cache>/backbones/<cache_key>/final.pt). Analytic backbones
+// load none.
+Json backbone_weights_files(const Json& described, const Json& config, const RunOptions& options) {
+  if (!described.contains("weights_sha256")) return Json::object();
+  std::string path;
+  if (config.value("name", std::string()) == "torchscript") path = config.value("path", std::string());
+  else if (described.contains("cache_key"))
+    path = options.cache_dir + "/backbones/" + described.at("cache_key").get<std::string>() + "/final.pt";
+  if (path.empty()) return Json::object();
+  return Json{{"backbone", {{"path", fs::absolute(path).lexically_normal().string()},
+                            {"sha256", described.at("weights_sha256")}}}};
+}
+
+// The extractor files a metric's values say it loaded.
+Json metric_files(const std::vector<MetricValue>& values) {
+  Json files = Json::array();
+  for (const auto& v : values) {
+    const Json ex = v.protocol.value("extractor", Json());
+    if (!ex.is_object() || !ex.contains("path") || !ex.contains("sha256")) continue;
+    const Json f{{"path", fs::absolute(ex.at("path").get<std::string>()).lexically_normal().string()},
+                 {"sha256", ex.at("sha256")}};
+    if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+  }
+  return files;
+}
+
+}  // namespace
+
+Backbone& CellRunner::backbone_for(const CellSpec& cell, Json& weights_files) {
+  const Json key_cfg = {{"backbone", cell.config.at("backbone")}, {"train", cell.config.at("train_dataset")}};
+  const std::string key = config_hash(key_cfg);
+  if (!shared_->backbones.count(key)) {
+    BackboneContext ctx;
+    ctx.cache_dir = options_.cache_dir;
+    ctx.device = options_.device;
+    ctx.train_data_config = cell.config.at("train_dataset");
+    if (backbone_trains(cell.config.at("backbone"))) ctx.train_data = make_dataset(ctx.train_data_config, "train_dataset");
+    ctx.seed = 0;  // one backbone for every seed of the sweep; the cell's seed drives sampling only
+    BackbonePtr backbone = backbone_registry().make_resolved(cell.config.at("backbone"), "backbone")(ctx);
+    backbone->to(torch::Device(options_.device));
+    shared_->backbones[key] = backbone;
+    shared_->backbone_files[key] = backbone_weights_files(backbone->describe(), cell.config.at("backbone"), options_);
+  }
+  weights_files = shared_->backbone_files.at(key);
+  return *shared_->backbones.at(key);
+}
+
+// Scores `metrics` on the generated set and adds the values, and what each metric loaded, to `record`.
+void CellRunner::score(const CellSpec& cell, const std::vector<Json>& metrics, const RealSplit& real,
+                       const VideoSet& fake, CellRecord& record) {
+  MetricContext mctx = metric_context(options_, cell.seed);
+  // Features of the generated set, per cell, so metrics can be recomputed without regenerating.
+  mctx.features_dir = options_.out_dir + "/features/" + cell.id;
+  for (const Json& m : metrics) {
+    std::size_t index = 0;
+    while (index < cell.metrics.size() && cell.metrics[index] != m) ++index;
+    MetricPtr metric = metric_registry().make_resolved(m, "metrics[" + std::to_string(index) + "]");
+    std::vector<MetricValue> values = metric->compute(real.set, fake, mctx);
+    Json keys = Json::array();
+    for (const auto& v : values) keys.push_back(v.key);
+    record.scored.push_back({{"config", m}, {"keys", keys}, {"files", metric_files(values)}});
+    for (auto& v : values) record.metrics.push_back(std::move(v));
+  }
+  record.provenance["threads_metrics"] = at::get_num_threads();
+}
+
+void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CellRecord record;
+  record.id = cell.id;
+  record.hash = cell.hash;
+  record.config = cell.config;
+  record.provenance = provenance(options_.device);
+  record.provenance["seed"] = cell.seed;
+  record.provenance["label"] = cell.label;
+  record.provenance["experiment"] = experiment_.name;
+  record.provenance["experiment_file"] = experiment_.origin;
+  record.provenance["run_because"] = why;
+
+  // The evaluation split (shared by every cell on it).
+  auto t = std::chrono::steady_clock::now();
+  const RealSplit& real = real_split(cell.config.at("dataset"));
+  const std::vector<Clip>& clips = real.clips;
+  record.provenance["dataset_content_hash"] = real.set.content_hash;
+  record.inputs["dataset"] = {{"content_hash", real.set.content_hash}};
+  record.timings["load_data_s"] = seconds_since(t);
+
+  // The backbone (trained once per config, cached on disk by the backbone itself).
+  t = std::chrono::steady_clock::now();
+  Json weights_files;
+  Backbone& backbone = backbone_for(cell, weights_files);
+  record.provenance["backbone"] = backbone.describe();
+  record.inputs["files"] = weights_files;
+  record.timings["backbone_s"] = seconds_since(t);
+
+  // Generate.
+  t = std::chrono::steady_clock::now();
+  const Json& gen = cell.config.at("generate");
+  GenerateRequest request;
+  request.count = gen.at("count").get<int64_t>() > 0 ? gen.at("count").get<int64_t>() : int64_t(clips.size());
+  request.frames = clips[0].video.frames;
+  request.height = clips[0].video.height;
+  request.width = clips[0].video.width;
+  request.batch_size = gen.at("batch_size").get<int64_t>();
+  request.seed = cell.seed;
+  request.device = options_.device;
+  for (int64_t i = 0; i < request.count; ++i) {
+    const Clip& c = clips[std::size_t(i) % clips.size()];
+    if (gen.at("conditional").get<bool>()) {
+      request.labels.push_back(c.label);
+      request.captions.push_back(c.caption);
+    }
+    request.references.push_back(c);
+  }
+  MethodPtr method = method_registry().make_resolved(method_config(cell.config.at("variant")), "variant");
+  GenerateResult generated = method->generate(backbone, request);
+  record.provenance["threads_generate"] = at::get_num_threads();
+  record.timings["generate_s"] = seconds_since(t);
+  record.stats = generated.stats;
+  record.stats["nfe"] = generated.nfe;
+
+  // Non-finite output is a model failure: name the cell and the count, keep going with the rest.
+  const auto finite = torch::isfinite(generated.videos).flatten(1).all(1);
+  const int64_t bad = generated.videos.size(0) - finite.sum().item<int64_t>();
+  record.stats["non_finite_videos"] = bad;
+  if (bad == generated.videos.size(0))
+    throw NumericError("the model produced non-finite values in every generated video (" + std::to_string(bad) + ")");
+  if (bad > 0) log_warn(cell.id + ": " + std::to_string(bad) + " generated videos contain NaN or Inf");
+
+  VideoSet fake;
+  fake.videos = tensor_to_videos(torch::nan_to_num(generated.videos, 0.0, 1.0, -1.0));
+  fake.captions = request.captions;
+  fake.source = {{"cell", cell.id}};
+  fake.content_hash = cell.hash;
+
+  // Metrics.
+  t = std::chrono::steady_clock::now();
+  score(cell, cell.metrics, real, fake, record);
+  record.timings["metrics_s"] = seconds_since(t);
+  record.timings["total_s"] = seconds_since(t0);
+  // The videos stay with the cell so metrics can be added later: in the cell file, or (save_samples:
+  // false) in a samples file beside its features.
+  if (gen.at("save_samples").get<bool>()) {
+    record.samples = std::move(fake.videos);
+    record.captions = fake.captions;
+  } else {
+    fs::create_directories(fs::path(cell_samples_path(options_, cell)).parent_path());
+    write_samples_file(fake.videos, fake.captions, cell_samples_path(options_, cell));
+  }
+  write_cell(record, cell_path(options_, cell));
+}
+
+// A finished cell scored on more metrics (or again where an extractor changed), from its stored videos.
+void CellRunner::score_finished(const CellSpec& cell, const std::vector<Json>& metrics) {
+  const std::string path = cell_path(options_, cell);
+  CellRecord record = read_cell(path, true);
+  VideoSet fake;
+  if (!record.samples.empty()) {
+    fake.videos = record.samples;
+    fake.captions = record.captions;
+  } else {
+    read_samples_file(cell_samples_path(options_, cell), fake.videos, fake.captions);
+  }
+  if (fake.videos.empty()) throw IoError(path + ": the cell kept no videos to score");
+  fake.source = {{"cell", cell.id}};
+  fake.content_hash = cell.hash;
+  // Values of a metric scored again replace the old ones.
+  for (const Json& m : metrics)
+    for (auto it = record.scored.begin(); it != record.scored.end();)
+      if (it->value("config", Json()) == m) {
+        const Json keys = it->value("keys", Json::array());
+        record.metrics.erase(std::remove_if(record.metrics.begin(), record.metrics.end(),
+                                            [&](const MetricValue& v) {
+                                              return std::find(keys.begin(), keys.end(), v.key) != keys.end();
+                                            }),
+                             record.metrics.end());
+        it = record.scored.erase(it);
+      } else {
+        ++it;
+      }
+  const auto t = std::chrono::steady_clock::now();
+  score(cell, metrics, real_split(cell.config.at("dataset")), fake, record);
+  record.timings["metrics_added_s"] = seconds_since(t);
+  write_cell(record, path);
+}
 
 CellOutcome CellRunner::run(const CellSpec& cell) {
   CellOutcome outcome;
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string path = cell_path(options_, cell);
-  if (!options_.force && cell_finished(options_, cell)) {
-    outcome.status = CellStatus::skipped;
-    return outcome;
-  }
   try {
-    CellRecord record;
-    record.id = cell.id;
-    record.hash = cell.hash;
-    record.config = cell.config;
-    record.provenance = provenance(options_.device);
-    record.provenance["seed"] = cell.seed;
-    record.provenance["label"] = cell.label;
-    record.provenance["experiment"] = experiment_.name;
-    record.provenance["experiment_file"] = experiment_.origin;
-
-    // The evaluation split (shared by every cell on it).
-    const Json& dataset_cfg = cell.config.at("dataset");
-    const std::string dataset_key = config_hash(dataset_cfg);
-    auto t = std::chrono::steady_clock::now();
-    if (!shared_->real_sets.count(dataset_key)) {
-      auto source = make_dataset(dataset_cfg, "dataset");
-      auto set = std::make_shared<VideoSet>();
-      auto clips = load_all(*source);
-      if (clips.empty()) throw ConfigError("dataset: the split has no clips");
-      for (const auto& c : clips) {
-        set->videos.push_back(c.video);
-        set->captions.push_back(c.caption);
-      }
-      set->content_hash = source->content_hash();
-      set->source = dataset_cfg;
-      shared_->real_sets[dataset_key] = set;
-      shared_->real_clips[dataset_key] = std::move(clips);
+    const CellJudgement judged = judge_cell(options_, cell, shared_->identities);
+    const bool current = judged.state == CellState::done ||
+                         (judged.state == CellState::other_version && !options_.rerun_other_version);
+    outcome.why = describe_judgement(judged);
+    if (current && !options_.force && judged.metrics_to_score.empty()) {
+      outcome.status = CellStatus::skipped;
+    } else if (current && !options_.force) {
+      score_finished(cell, judged.metrics_to_score);
+      outcome.status = CellStatus::scored;
+    } else {
+      generate_and_score(cell, options_.force ? "forced" : outcome.why);
+      outcome.status = CellStatus::done;
     }
-    const VideoSet& real = *shared_->real_sets.at(dataset_key);
-    const std::vector<Clip>& clips = shared_->real_clips.at(dataset_key);
-    record.provenance["dataset_content_hash"] = real.content_hash;
-    record.timings["load_data_s"] = seconds_since(t);
-
-    // The backbone (trained once per config, cached on disk by the backbone itself).
-    t = std::chrono::steady_clock::now();
-    const Json backbone_key_cfg = {{"backbone", cell.config.at("backbone")}, {"train", cell.config.at("train_dataset")}};
-    const std::string backbone_key = config_hash(backbone_key_cfg);
-    if (!shared_->backbones.count(backbone_key)) {
-      BackboneContext ctx;
-      ctx.cache_dir = options_.cache_dir;
-      ctx.device = options_.device;
-      ctx.train_data_config = cell.config.at("train_dataset");
-      if (backbone_trains(cell.config.at("backbone"))) ctx.train_data = make_dataset(ctx.train_data_config, "train_dataset");
-      ctx.seed = 0;  // the backbone is shared by every seed of the sweep; its own config carries a seed
-      BackbonePtr backbone = backbone_registry().make_resolved(cell.config.at("backbone"), "backbone")(ctx);
-      backbone->to(torch::Device(options_.device));
-      shared_->backbones[backbone_key] = backbone;
-    }
-    Backbone& backbone = *shared_->backbones.at(backbone_key);
-    record.provenance["backbone"] = backbone.describe();
-    record.timings["backbone_s"] = seconds_since(t);
-
-    // Generate.
-    t = std::chrono::steady_clock::now();
-    const Json& gen = cell.config.at("generate");
-    GenerateRequest request;
-    request.count = gen.at("count").get<int64_t>() > 0 ? gen.at("count").get<int64_t>() : int64_t(clips.size());
-    request.frames = clips[0].video.frames;
-    request.height = clips[0].video.height;
-    request.width = clips[0].video.width;
-    request.batch_size = gen.at("batch_size").get<int64_t>();
-    request.seed = cell.seed;
-    request.device = options_.device;
-    for (int64_t i = 0; i < request.count; ++i) {
-      const Clip& c = clips[std::size_t(i) % clips.size()];
-      if (gen.at("conditional").get<bool>()) {
-        request.labels.push_back(c.label);
-        request.captions.push_back(c.caption);
-      }
-      request.references.push_back(c);
-    }
-    MethodPtr method = method_registry().make_resolved(
-        [&] {
-          Json v = cell.config.at("variant");
-          v["name"] = v.at("method");
-          v.erase("method");
-          return v;
-        }(),
-        "variant");
-    GenerateResult generated = method->generate(backbone, request);
-    record.timings["generate_s"] = seconds_since(t);
-    record.stats = generated.stats;
-    record.stats["nfe"] = generated.nfe;
-
-    // Non-finite output is a model failure: name the cell and the count, keep going with the rest.
-    const auto finite = torch::isfinite(generated.videos).flatten(1).all(1);
-    const int64_t bad = generated.videos.size(0) - finite.sum().item<int64_t>();
-    record.stats["non_finite_videos"] = bad;
-    if (bad == generated.videos.size(0))
-      throw NumericError("the model produced non-finite values in every generated video (" + std::to_string(bad) + ")");
-    if (bad > 0) log_warn(cell.id + ": " + std::to_string(bad) + " generated videos contain NaN or Inf");
-
-    VideoSet fake;
-    fake.videos = tensor_to_videos(torch::nan_to_num(generated.videos, 0.0, 1.0, -1.0));
-    fake.captions = request.captions;
-    fake.source = {{"cell", cell.id}};
-    fake.content_hash = cell.hash;
-
-    // Metrics.
-    t = std::chrono::steady_clock::now();
-    MetricContext mctx = metric_context(options_, cell.seed);
-    // Features of the generated set, per cell, so metrics can be recomputed without regenerating.
-    mctx.features_dir = options_.out_dir + "/features/" + cell.id;
-    for (std::size_t i = 0; i < cell.config.at("metrics").size(); ++i) {
-      const Json& m = cell.config.at("metrics")[i];
-      MetricPtr metric = metric_registry().make_resolved(m, "metrics[" + std::to_string(i) + "]");
-      for (auto& value : metric->compute(real, fake, mctx)) {
-        record.metrics.push_back(std::move(value));
-      }
-    }
-    record.timings["metrics_s"] = seconds_since(t);
-    record.timings["total_s"] = seconds_since(t0);
-    if (gen.at("save_samples").get<bool>()) {
-      record.samples = std::move(fake.videos);
-      record.captions = fake.captions;
-    }
-    write_cell(record, path);
     std::error_code ec;
     fs::remove(cell_error_path(options_, cell), ec);
-    outcome.status = CellStatus::done;
   } catch (const std::exception& e) {
     outcome.status = CellStatus::failed;
     outcome.error = e.what();

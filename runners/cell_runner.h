@@ -1,8 +1,10 @@
 #pragma once
 // Runs cells: dataset split -> backbone (trained once, cached) -> method -> metrics -> cell file.
-// A cell is a pure function of its config; its file appears complete or not at all. A cell that fails
-// leaves no cell file, writes its error next to where the file would be (cells/<id>.error), and the
-// sweep goes on.
+// A cell is a pure function of its config and the inputs it consumed (runners/cell_state.h); its file
+// appears complete or not at all. A finished cell that lacks a metric the experiment asks for (or whose
+// extractor changed) is scored from its stored videos and its file rewritten atomically, with nothing
+// generated. A cell that fails leaves no cell file, writes its error next to where the file would be
+// (cells/<id>.error), and the sweep goes on.
 #include <map>
 #include <memory>
 #include <string>
@@ -11,25 +13,33 @@
 
 namespace vdlab {
 
+class Backbone;
+struct VideoSet;
+struct CellRecord;
+
 struct RunOptions {
   std::string out_dir = "runs/out";
   std::string cache_dir;    // backbone checkpoints and reference statistics; default ~/.cache/vdlab
   std::string weights_dir;  // metric extractors; default <cache_dir>/weights
   std::string device = "cpu";
   bool force = false;       // rerun cells that already have a file with the same hash
+  bool rerun_other_version = false;  // rerun cells made by another vdlab version (`--rerun stale`)
 };
 
-enum class CellStatus { done, skipped, failed };
+// done: generated and scored; scored: metrics added to a finished cell (nothing generated);
+// skipped: finished and current.
+enum class CellStatus { done, scored, skipped, failed };
 
 struct CellOutcome {
   CellStatus status = CellStatus::failed;
   std::string error;
+  std::string why;  // why it ran: "missing", "stale: ...", "metrics to score: ..."
   double seconds = 0;
 };
 
 std::string cell_path(const RunOptions& options, const CellSpec& cell);
 std::string cell_error_path(const RunOptions& options, const CellSpec& cell);
-// Finished: a readable cell file with the same hash.
+// A readable cell file with the same hash (it may be stale: see judge_cell in runners/cell_state.h).
 bool cell_finished(const RunOptions& options, const CellSpec& cell);
 
 // Keeps what cells of one process share: built backbones and loaded splits.
@@ -42,20 +52,28 @@ class CellRunner {
 
  private:
   struct Shared;
+  struct RealSplit;
+  const RealSplit& real_split(const Json& dataset);
+  Backbone& backbone_for(const CellSpec& cell, Json& weights_files);
+  void generate_and_score(const CellSpec& cell, const std::string& why);
+  void score_finished(const CellSpec& cell, const std::vector<Json>& metrics);
+  void score(const CellSpec& cell, const std::vector<Json>& metrics, const RealSplit& real, const VideoSet& fake,
+             CellRecord& record);
   const Experiment& experiment_;
   RunOptions options_;
   std::unique_ptr<Shared> shared_;
 };
-
-// Whether a resolved backbone config is one the harness trains (it has a training recipe), and so needs
-// the training split; analytic and TorchScript backbones do not.
-bool backbone_trains(const Json& backbone);
 
 // The options with the default cache and weights folders filled in.
 RunOptions with_defaults(RunOptions options);
 // The metric context a cell (or a report's reference row) scores with.
 struct MetricContext;
 MetricContext metric_context(const RunOptions& options, std::uint64_t seed);
+
+// What `plan` says about the backbone before anything runs: whether it is cached, will be trained (with
+// a rough duration from its steps and the speed of an earlier training in the cache), or is loaded
+// from a file or analytic. One line.
+std::string backbone_plan_line(const Experiment& experiment, const RunOptions& options);
 
 // Default cache folder: $VDLAB_CACHE_DIR, else $XDG_CACHE_HOME/vdlab, else ~/.cache/vdlab.
 std::string default_cache_dir();

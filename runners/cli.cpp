@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "core/error.h"
@@ -22,6 +23,7 @@
 #include "metrics/metric.h"
 #include "core/atomic_file.h"
 #include "runners/cell_runner.h"
+#include "runners/cell_state.h"
 #include "runners/experiment.h"
 #include "runners/metrics_command.h"
 #include "runners/provenance.h"
@@ -47,7 +49,8 @@ void add_common(po::options_description& desc, CommonOptions& o) {
   desc.add_options()
       ("out,o", po::value(&o.out)->default_value(o.out), "output folder: cells/<id>.h5, report.md, samples/")
       ("device", po::value(&o.device)->default_value(o.device), "cpu or cuda (cuda needs a CUDA build of LibTorch)")
-      ("threads", po::value(&o.threads)->default_value(0), "CPU threads for LibTorch; 0 = every core of the machine")
+      ("threads", po::value(&o.threads)->default_value(0),
+       "CPU threads for LibTorch (generation, training, metrics); 0 = every core of the machine")
       ("cache", po::value(&o.cache), "cache folder for backbone checkpoints and reference statistics "
                                      "(default $VDLAB_CACHE_DIR, else ~/.cache/vdlab)")
       ("weights", po::value(&o.weights), "folder of metric extractor files (default <cache>/weights)")
@@ -55,9 +58,11 @@ void add_common(po::options_description& desc, CommonOptions& o) {
       ("verbose,v", po::bool_switch(&o.verbose), "debug messages");
 }
 
+// The one place the thread count is set: training and extractors keep what is set here.
 void apply_common(const CommonOptions& o) {
   if (o.quiet) set_log_level(LogLevel::warn);
   if (o.verbose) set_log_level(LogLevel::debug);
+  if (o.threads < 0) throw ConfigError("--threads: must be 0 (every core) or more, got " + std::to_string(o.threads));
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   if (o.device != "cpu" && o.device != "cuda")
@@ -139,87 +144,124 @@ void print_plan_line(const CellSpec& c, const std::string& status) {
             << std::right << "\n";
 }
 
-std::string cell_status(const RunOptions& ro, const CellSpec& c) {
-  if (cell_finished(ro, c)) return "done";
-  if (fs::exists(cell_error_path(ro, c))) return "failed";
-  return "missing";
-}
-
-int cmd_plan(const std::vector<std::string>& args) {
-  ExperimentArgs a("plan options");
-  const int code = a.parse_or_help(
-      args, "vdlab plan EXPERIMENT.yaml [path=value ...] [--out DIR]",
-      "Lists the cells of an experiment: index, id, hash and status (done / missing / failed) in --out.\n"
-      "The same file gives the same cells and hashes on every run and every machine.\n\n" +
-          std::string(kExperimentHelp));
-  if (code >= 0) return code;
-  const Experiment e = a.load();
-  const RunOptions ro = run_options(a.common);
-  const auto cells = plan_cells(e);
-  std::cout << "index  id" << std::string(42, ' ') << "hash              status\n";
-  for (const auto& c : cells) print_plan_line(c, cell_status(ro, c));
-  std::cout << cells.size() << " cells (" << e.variants.size() << " variants x " << e.seeds.size() << " seeds x "
-            << e.datasets.size() << " dataset splits)\n";
-  return 0;
-}
-
 void write_json_atomically(const std::string& path, const Json& j) {
   AtomicFile out(path);
   std::ofstream(out.temp_path()) << j.dump(2) << "\n";
   out.commit();
 }
 
-// Opens every dataset split once before any cell runs, so a missing folder or a corrupt video is one
-// clear error up front rather than the same failure in every cell.
-void check_datasets(const Experiment& e) {
-  for (const auto& d : e.datasets) make_dataset(d, "dataset");
-  if (backbone_trains(e.backbone)) make_dataset(e.train_dataset, "train_dataset");
+std::string saved_experiment_path(const std::string& out_dir) { return out_dir + "/experiment.json"; }
+
+// The resolved experiment, overrides included, saved where its cells go: `vdlab status OUT` reads it.
+void save_experiment(const Experiment& e, const RunOptions& ro) {
+  fs::create_directories(ro.out_dir);
+  write_json_atomically(saved_experiment_path(ro.out_dir), experiment_to_json(e));
+}
+
+// Said by plan and run before any cell runs: a trained backbone's training split, when it was left out.
+void warn_default_train_split(const Experiment& e) {
+  if (e.train_dataset_defaulted && backbone_trains(e.backbone))
+    log_warn("train_dataset not given: the backbone trains on " + e.train_dataset.dump() +
+             " (`dataset` with split train)");
+}
+
+int cmd_plan(const std::vector<std::string>& args) {
+  ExperimentArgs a("plan options");
+  const int code = a.parse_or_help(
+      args, "vdlab plan EXPERIMENT.yaml [path=value ...] [--out DIR]",
+      "Checks every value and path of an experiment (no backbone is loaded), says whether the backbone is\n"
+      "cached or will be trained, and lists the cells: index, id, hash and status in --out (done, missing,\n"
+      "failed, stale and why, made by another vdlab version, metrics to score). Cells with identical\n"
+      "hashes are planned once. The same file gives the same cells and hashes on every run and machine.\n"
+      "It saves the resolved experiment as --out/experiment.json (what `vdlab status OUT` reads).\n"
+      "Exit status: 0, or 2 for bad input.\n\n" +
+          std::string(kExperimentHelp));
+  if (code >= 0) return code;
+  apply_common(a.common);
+  const Experiment e = a.load();
+  validate_experiment(e);
+  const RunOptions ro = run_options(a.common);
+  const auto cells = plan_cells(e);
+  save_experiment(e, ro);
+  warn_default_train_split(e);
+  std::cout << backbone_plan_line(e, ro) << "\n";
+  InputIdentities identities;
+  std::cout << "index  id" << std::string(42, ' ') << "hash              status\n";
+  for (const auto& c : cells) {
+    print_plan_line(c, describe_judgement(judge_cell(ro, c, identities)));
+    for (const auto& label : c.duplicate_labels)
+      std::cout << "      (" << label << " is the same cell: identical config and hash, planned once)\n";
+  }
+  const std::size_t all = e.variants.size() * e.seeds.size() * e.datasets.size();
+  std::cout << cells.size() << " cells (" << e.variants.size() << " variants x " << e.seeds.size() << " seeds x "
+            << e.datasets.size() << " dataset splits";
+  if (all != cells.size()) std::cout << " = " << all << ", of which " << all - cells.size() << " duplicates";
+  std::cout << ")\n";
+  return 0;
 }
 
 int run_cells(const Experiment& e, const std::vector<CellSpec>& cells, const RunOptions& ro) {
-  check_datasets(e);
   fs::create_directories(ro.out_dir + "/cells");
   const int stale = remove_stale_temp_files(ro.out_dir + "/cells");
   if (stale) log_info("removed " + std::to_string(stale) + " partial file(s) left by an interrupted run");
-  write_json_atomically(ro.out_dir + "/experiment.json",
-                        {{"name", e.name}, {"origin", e.origin}, {"backbone", e.backbone}, {"datasets", e.datasets},
-                         {"train_dataset", e.train_dataset}, {"variants", e.variants}, {"seeds", e.seeds},
-                         {"metrics", e.metrics}, {"generate", e.generate}});
+  save_experiment(e, ro);
   CellRunner runner(e, ro);
-  int done = 0, skipped = 0, failed = 0;
+  int done = 0, scored = 0, skipped = 0, failed = 0;
   Progress progress("cells", long(cells.size()));
   for (const auto& c : cells) {
     const CellOutcome r = runner.run(c);
+    const std::string name = "cell " + std::to_string(c.index) + " " + c.id;
     switch (r.status) {
       case CellStatus::skipped:
         ++skipped;
-        log_info("cell " + std::to_string(c.index) + " " + c.id + ": finished earlier (same hash), skipped");
+        log_info(name + ": finished earlier (" + r.why + "), skipped");
+        break;
+      case CellStatus::scored:
+        ++scored;
+        log_info(name + ": scored from its stored videos (" + r.why + ") in " + format_duration(r.seconds));
         break;
       case CellStatus::done:
         ++done;
-        log_info("cell " + std::to_string(c.index) + " " + c.id + ": done in " + format_duration(r.seconds));
+        log_info(name + ": done in " + format_duration(r.seconds) + (r.why == "missing" ? "" : " (was " + r.why + ")"));
         break;
       case CellStatus::failed:
         ++failed;
-        log_error("cell " + std::to_string(c.index) + " " + c.id + ": " + r.error);
+        log_error(name + ": " + r.error);
         break;
     }
-    progress.update(done + skipped + failed);
+    progress.update(done + scored + skipped + failed);
   }
-  progress.finish(std::to_string(done) + " run, " + std::to_string(skipped) + " skipped, " + std::to_string(failed) +
-                  " failed");
+  progress.finish(std::to_string(done) + " run, " + std::to_string(scored) + " scored again, " +
+                  std::to_string(skipped) + " skipped, " + std::to_string(failed) + " failed");
   const ReportFiles report = write_report(e, cells, ro);
   if (!report.table_md.empty()) log_info("report: " + report.table_md + ", samples: " + report.grid_png);
   return failed ? 1 : 0;
 }
 
+// --rerun: which finished cells run again besides missing, failed and stale ones.
+void apply_rerun(const std::string& rerun, bool force, RunOptions& ro) {
+  if (rerun == "stale") ro.rerun_other_version = true;
+  else if (rerun == "all") ro.force = true;
+  else if (!rerun.empty())
+    throw ConfigError("--rerun: '" + rerun + "' is not one of: stale, all" + suggestion_suffix(rerun, {"stale", "all"}));
+  if (force) ro.force = true;
+}
+
+const char* kRerunHelp =
+    "which finished cells run again: stale (also cells made by another vdlab version; cells whose "
+    "inputs changed always run again), all (every cell)";
+
 int cmd_run(const std::vector<std::string>& args) {
   ExperimentArgs a("run options");
   bool force = false;
-  a.desc.add_options()("force", po::bool_switch(&force), "run every cell again, even finished ones");
+  std::string rerun;
+  a.desc.add_options()("rerun", po::value(&rerun), kRerunHelp)(
+      "force", po::bool_switch(&force), "run every cell again, even finished ones (--rerun all)");
   const int code = a.parse_or_help(
       args, "vdlab run EXPERIMENT.yaml [path=value ...] [--out DIR] [--device cpu|cuda] [--threads N]",
       "Runs every cell of an experiment here, one after another, skipping cells already finished in --out.\n"
+      "A cell whose inputs changed (the split's content, a TorchScript or checkpoint file) runs again; a\n"
+      "metric the experiment adds, or whose extractor file changed, is scored from the stored videos.\n"
       "A trained backbone is trained once and cached (--cache); a killed run loses only the cell in flight.\n"
       "At the end it writes report.md (table), cells.csv, samples/*.mp4 and samples/grid.png in --out.\n"
       "Exit status: 0 when every cell is finished, 1 when any failed (see cells/<id>.error), 2 for bad input.\n\n" +
@@ -227,20 +269,26 @@ int cmd_run(const std::vector<std::string>& args) {
   if (code >= 0) return code;
   apply_common(a.common);
   const Experiment e = a.load();
+  validate_experiment(e);
   RunOptions ro = run_options(a.common);
-  ro.force = force;
+  apply_rerun(rerun, force, ro);
+  warn_default_train_split(e);
+  log_info(backbone_plan_line(e, ro));
   return run_cells(e, plan_cells(e), ro);
 }
 
 int cmd_cell(const std::vector<std::string>& args) {
   ExperimentArgs a("cell options");
   long index = -1;
+  std::string rerun;
   a.desc.add_options()("index,i", po::value(&index)->required(),
-                       "cell index from `vdlab plan` (a Slurm array task passes $SLURM_ARRAY_TASK_ID)");
+                       "cell index from `vdlab plan` (a Slurm array task passes $SLURM_ARRAY_TASK_ID)")(
+      "rerun", po::value(&rerun), kRerunHelp);
   const int code = a.parse_or_help(
       args, "vdlab cell EXPERIMENT.yaml --index I [path=value ...] [--out DIR]",
-      "Runs one cell (skipped when already finished). Cluster array jobs run one of these per task; the\n"
-      "cell file appears complete or not at all, so a requeued task simply runs again.");
+      "Runs one cell (skipped when already finished and current). Cluster array jobs run one of these per\n"
+      "task; the cell file appears complete or not at all, so a requeued task simply runs again.\n"
+      "Exit status: 0 when the cell is finished, 1 when it failed, 2 for bad input.");
   if (code >= 0) return code;
   apply_common(a.common);
   const Experiment e = a.load();
@@ -248,8 +296,9 @@ int cmd_cell(const std::vector<std::string>& args) {
   if (index < 0 || std::size_t(index) >= cells.size())
     throw ConfigError("--index " + std::to_string(index) + ": the experiment has cells 0 to " +
                       std::to_string(cells.size() - 1));
+  validate_experiment(e);
   RunOptions ro = run_options(a.common);
-  check_datasets(e);
+  apply_rerun(rerun, false, ro);
   fs::create_directories(ro.out_dir + "/cells");
   CellRunner runner(e, ro);
   const auto& c = cells[std::size_t(index)];
@@ -258,38 +307,69 @@ int cmd_cell(const std::vector<std::string>& args) {
     std::cerr << "vdlab cell: error: cell " << index << " " << c.id << ": " << r.error << "\n";
     return 1;
   }
-  log_info("cell " + std::to_string(index) + " " + c.id +
-           (r.status == CellStatus::skipped ? ": finished earlier, skipped" : ": done in " + format_duration(r.seconds)));
+  const std::string outcome = r.status == CellStatus::skipped ? ": finished earlier, skipped"
+                              : r.status == CellStatus::scored ? ": scored from its stored videos in " + format_duration(r.seconds)
+                                                               : ": done in " + format_duration(r.seconds);
+  log_info("cell " + std::to_string(index) + " " + c.id + outcome);
   return 0;
 }
 
 int cmd_status(const std::vector<std::string>& args) {
   ExperimentArgs a("status options");
   const int code = a.parse_or_help(
-      args, "vdlab status EXPERIMENT.yaml [--out DIR]",
-      "Counts done / missing / failed cells in --out, prints each failure's error, and the index list to rerun.");
+      args, "vdlab status OUTDIR | EXPERIMENT.yaml [path=value ...] [--out DIR]",
+      "Counts done / missing / failed / stale cells, prints each failure's error and why each stale cell\n"
+      "is stale, and the index list to rerun. Given the output folder of a run, it reads the resolved\n"
+      "experiment saved there (OUTDIR/experiment.json: the file as run, overrides included); given an\n"
+      "experiment file, it plans that file with the overrides given here, against --out.\n"
+      "Exit status: 0 when no cell failed, 1 when any did, 2 for bad input.");
   if (code >= 0) return code;
-  const Experiment e = a.load();
-  const RunOptions ro = run_options(a.common);
-  int done = 0;
-  std::string todo;
-  for (const auto& c : plan_cells(e)) {
-    const std::string s = cell_status(ro, c);
-    if (s == "done") ++done;
-    else {
-      todo += (todo.empty() ? "" : ",") + std::to_string(c.index);
-      if (s == "failed") {
-        std::ifstream in(cell_error_path(ro, c));
-        std::string line;
-        std::getline(in, line);
-        std::cout << "failed  " << c.index << " " << c.id << ": " << line << "\n";
-      }
+  apply_common(a.common);
+  RunOptions ro = run_options(a.common);
+  Experiment e;
+  if (fs::is_directory(a.experiment)) {
+    if (!a.overrides.empty())
+      throw ConfigError("status " + a.experiment + ": overrides apply to an experiment file, not to an output folder");
+    ro.out_dir = a.experiment;
+    const std::string saved = saved_experiment_path(ro.out_dir);
+    if (!fs::exists(saved))
+      throw ConfigError(a.experiment + ": no experiment.json here (written by vdlab plan and vdlab run); "
+                        "give the experiment file and --out instead");
+    std::ifstream in(saved);
+    Json j;
+    try {
+      j = Json::parse(in);
+    } catch (const Json::exception& ex) {
+      throw ConfigError(saved + ": not JSON (" + std::string(ex.what()) + ")");
     }
+    e = experiment_from_json(j, saved);
+  } else {
+    e = a.load();
   }
-  std::cout << done << " of " << plan_cells(e).size() << " cells done";
+  InputIdentities identities;
+  const auto cells = plan_cells(e);
+  std::map<CellState, int> counts;
+  int need_metrics = 0;
+  std::string todo;
+  for (const auto& c : cells) {
+    const CellJudgement j = judge_cell(ro, c, identities);
+    ++counts[j.state];
+    if (!j.metrics_to_score.empty()) ++need_metrics;
+    if (j.state == CellState::failed) std::cout << "failed  " << c.index << " " << c.id << ": " << j.error << "\n";
+    else if (j.state != CellState::missing && (j.state != CellState::done || !j.metrics_to_score.empty()))
+      std::cout << std::left << std::setw(8) << (j.state == CellState::stale ? "stale" : j.state == CellState::done ? "scores" : "version")
+                << std::right << c.index << " " << c.id << ": " << describe_judgement(j) << "\n";
+    if (j.state != CellState::done && j.state != CellState::other_version)
+      todo += (todo.empty() ? "" : ",") + std::to_string(c.index);
+  }
+  std::cout << counts[CellState::done] + counts[CellState::other_version] << " of " << cells.size() << " cells done";
+  if (counts[CellState::other_version]) std::cout << " (" << counts[CellState::other_version] << " by another vdlab version)";
+  std::cout << ", " << counts[CellState::missing] << " missing, " << counts[CellState::failed] << " failed, "
+            << counts[CellState::stale] << " stale";
+  if (need_metrics) std::cout << ", " << need_metrics << " with metrics to score";
   if (!todo.empty()) std::cout << "; to run: --array=" << todo;
   std::cout << "\n";
-  return 0;
+  return counts[CellState::failed] ? 1 : 0;
 }
 
 std::vector<std::string> list_kinds() { return {"methods", "samplers", "noise", "datasets", "metrics", "backbones"}; }
@@ -352,7 +432,12 @@ int cmd_preview(const std::vector<std::string>& args) {
   auto p = parse(args, desc, pos, usage, teach);
   if (p.help) return 0;
   const Json cfg = parse_yaml(dataset_yaml, "dataset");
-  auto source = make_dataset(cfg, "dataset");
+  ClipSourcePtr source;
+  try {
+    source = make_dataset(cfg, "dataset");
+  } catch (const IoError& e) {
+    throw ConfigError(e.what());  // a folder or file named on the command line: bad input
+  }
   fs::create_directories(out);
   std::vector<Video> videos;
   for (std::size_t i = 0; i < std::min<std::size_t>(std::size_t(clips), source->size()); ++i) {
@@ -395,6 +480,8 @@ int cli_main(const std::vector<std::string>& args) {
     out << "vdlab " << vdlab_version() << " (" << git_commit() << "): a research harness for video diffusion\n\n"
         << "usage: vdlab COMMAND [options]      (vdlab COMMAND --help for each)\n\ncommands:\n";
     for (const auto& c : commands()) out << "  " << std::left << std::setw(9) << c.name << c.summary << "\n";
+    out << "\nExit status: 0 success, 1 a failure while running (a failed cell), 2 bad input (usage, experiment\n"
+           "file, a value or a path), for every command.\n";
     out << "\nStart with: vdlab plan experiments/demo.yaml, then vdlab run experiments/demo.yaml --out runs/demo\n";
     return args.empty() ? 2 : 0;
   }

@@ -1,7 +1,9 @@
 #include "runners/experiment.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <sstream>
 
 #include "core/error.h"
@@ -9,6 +11,7 @@
 #include "core/suggest.h"
 #include "datasets/clip_source.h"
 #include "methods/backbone/backbone.h"
+#include "methods/backbone/register_backbones.h"
 #include "methods/method.h"
 #include "metrics/metric.h"
 #include "runners/yaml_json.h"
@@ -212,11 +215,8 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
   e.origin = origin;
   e.name = raw.value("name", std::string());
 
-  // Backbone: `{torchscript: PATH}` is shorthand for {name: torchscript, path: PATH}.
-  Json backbone = raw.value("backbone", Json::object());
-  if (!backbone.is_object()) throw ConfigError("backbone: expected a mapping");
-  if (!backbone.contains("name")) backbone["name"] = backbone.contains("torchscript") ? "torchscript" : "unet";
-  e.backbone = backbone_registry().resolve(backbone, "backbone");
+  // Backbone: the shorthand (`{torchscript: PATH}`, a mapping without a name) normalised in one place.
+  e.backbone = backbone_registry().resolve(normalize_backbone_config(raw.value("backbone", Json::object())), "backbone");
 
   // Datasets: a list in any field expands.
   Json dataset = raw.value("dataset", Json::object());
@@ -229,6 +229,7 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
 
   Json train = raw.value("train_dataset", Json());
   if (train.is_null()) {
+    e.train_dataset_defaulted = true;
     train = e.datasets.front();
     if (train.contains("split")) train["split"] = "train";
   }
@@ -236,6 +237,10 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
   e.train_dataset = dataset_registry().resolve(train, "train_dataset");
 
   e.generate = resolve_params(raw.value("generate", Json::object()), generate_fields(), "generate");
+  if (e.generate.at("count").get<long long>() < 0)
+    throw ConfigError("generate.count: must be 0 (one video per real clip) or more, got " + e.generate.at("count").dump());
+  if (e.generate.at("batch_size").get<long long>() < 1)
+    throw ConfigError("generate.batch_size: must be at least 1, got " + e.generate.at("batch_size").dump());
 
   const Json seeds = raw.value("seeds", Json::array({0}));
   if (!seeds.is_array() || seeds.empty()) throw ConfigError("seeds: expected a non-empty list of integers");
@@ -289,25 +294,93 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 
 std::vector<CellSpec> plan_cells(const Experiment& e) {
   std::vector<CellSpec> cells;
+  std::map<std::string, std::size_t> by_hash;
   for (const auto& dataset : e.datasets)
     for (const auto& variant : e.variants)
       for (const auto seed : e.seeds) {
         CellSpec c;
-        c.index = cells.size();
         c.seed = seed;
         c.label = variant.at("label").get<std::string>();
         Json hashed_variant = variant;
         hashed_variant.erase("label");  // a label names a cell; it changes no number
         c.config = {{"backbone", e.backbone}, {"dataset", dataset},   {"train_dataset", e.train_dataset},
-                    {"variant", hashed_variant}, {"seed", seed},     {"metrics", e.metrics},
-                    {"generate", e.generate}};
+                    {"variant", hashed_variant}, {"seed", seed},     {"generate", e.generate}};
+        c.metrics = e.metrics;
         c.hash = config_hash(c.config);
+        if (auto it = by_hash.find(c.hash); it != by_hash.end()) {
+          auto& labels = cells[it->second].duplicate_labels;
+          if (std::find(labels.begin(), labels.end(), c.label) == labels.end()) labels.push_back(c.label);
+          continue;
+        }
+        c.index = cells.size();
         std::string prefix = c.label;
         if (e.datasets.size() > 1) prefix += "-" + file_safe(dataset.value("split", std::string("data")));
         c.id = prefix + "-s" + std::to_string(seed) + "-" + c.hash.substr(0, 8);
+        by_hash[c.hash] = c.index;
         cells.push_back(std::move(c));
       }
   return cells;
+}
+
+Json method_config(const Json& variant) {
+  Json v = variant;
+  v["name"] = v.at("method");
+  v.erase("method");
+  v.erase("label");
+  return v;
+}
+
+Json experiment_to_json(const Experiment& e) {
+  return {{"format", "vdlab-experiment/1"}, {"name", e.name},         {"origin", e.origin},
+          {"backbone", e.backbone},         {"datasets", e.datasets}, {"train_dataset", e.train_dataset},
+          {"train_dataset_defaulted", e.train_dataset_defaulted},   {"variants", e.variants},
+          {"seeds", e.seeds},               {"metrics", e.metrics},   {"generate", e.generate}};
+}
+
+Experiment experiment_from_json(const Json& saved, const std::string& origin) {
+  if (!saved.is_object() || saved.value("format", std::string()) != "vdlab-experiment/1")
+    throw ConfigError(origin + ": not a resolved experiment saved by vdlab run or vdlab plan");
+  Experiment e;
+  try {
+    e.name = saved.at("name").get<std::string>();
+    e.origin = saved.at("origin").get<std::string>();
+    e.backbone = saved.at("backbone");
+    e.datasets = saved.at("datasets").get<std::vector<Json>>();
+    e.train_dataset = saved.at("train_dataset");
+    e.train_dataset_defaulted = saved.value("train_dataset_defaulted", false);
+    e.variants = saved.at("variants").get<std::vector<Json>>();
+    e.seeds = saved.at("seeds").get<std::vector<std::uint64_t>>();
+    e.metrics = saved.at("metrics");
+    e.generate = saved.at("generate");
+  } catch (const Json::exception& ex) {
+    throw ConfigError(origin + ": incomplete saved experiment (" + std::string(ex.what()) + ")");
+  }
+  return e;
+}
+
+bool backbone_trains(const Json& backbone) { return backbone.contains("train"); }
+
+void validate_experiment(const Experiment& e) {
+  // Files and folders are bad input too: they are named in the experiment.
+  auto as_config_error = [](const std::function<void()>& check) {
+    try {
+      check();
+    } catch (const IoError& ex) {
+      throw ConfigError(ex.what());
+    }
+  };
+  for (const auto& d : e.datasets) as_config_error([&] { make_dataset(d, "dataset"); });
+  if (backbone_trains(e.backbone)) as_config_error([&] { make_dataset(e.train_dataset, "train_dataset"); });
+  backbone_registry().make_resolved(e.backbone, "backbone");  // a builder: nothing is trained or loaded
+  if (e.backbone.at("name") == "torchscript") {
+    const std::string path = e.backbone.value("path", std::string());
+    if (path.empty()) throw ConfigError("backbone.path: the TorchScript file is not given");
+    if (!std::filesystem::is_regular_file(path)) throw ConfigError("backbone.path: " + path + ": no such file");
+  }
+  for (std::size_t i = 0; i < e.variants.size(); ++i)
+    method_registry().make_resolved(method_config(e.variants[i]), "variants[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < e.metrics.size(); ++i)
+    metric_registry().make_resolved(e.metrics[i], "metrics[" + std::to_string(i) + "]");
 }
 
 }  // namespace vdlab

@@ -13,6 +13,7 @@
 #include "datasets/video_io.h"
 #include "core/atomic_file.h"
 #include "results/cell_file.h"
+#include "runners/provenance.h"
 
 namespace vdlab {
 
@@ -43,6 +44,17 @@ std::string fmt(double v) {
   return o.str();
 }
 
+// Cells made by another vdlab version are reported with the rest but named, so a table that mixes
+// versions says so.
+std::string other_version_note(const std::vector<std::pair<std::string, std::string>>& cells) {
+  if (cells.empty()) return "";
+  std::ostringstream md;
+  md << "\nCells made by another vdlab version than this one (" << vdlab_version()
+     << "; `vdlab run --rerun stale` runs them again):\n";
+  for (const auto& c : cells) md << "- `" << c.first << "`: vdlab " << c.second << "\n";
+  return md.str();
+}
+
 }  // namespace
 
 ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpec>& cells, const RunOptions& options) {
@@ -53,12 +65,15 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
   std::map<std::string, std::string> skipped;            // key -> reason
   std::map<std::string, bool> higher_better;
   std::map<std::string, std::vector<Video>> first_samples;
+  std::vector<std::pair<std::string, std::string>> other_version;  // cell id, vdlab version
   std::ostringstream csv;
   csv << "id,label,seed,hash,metric,value\n";
 
   for (const auto& cell : cells) {
     if (!cell_finished(options, cell)) continue;
     CellRecord r = read_cell(cell_path(options, cell), !first_samples.count(cell.label));
+    const std::string version = r.provenance.value("vdlab_version", std::string("unknown"));
+    if (version != vdlab_version()) other_version.emplace_back(cell.id, version);
     if (std::find(labels.begin(), labels.end(), cell.label) == labels.end()) labels.push_back(cell.label);
     auto& row = by_label[cell.label];
     for (const auto& m : r.metrics) {
@@ -130,6 +145,8 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
     md << "\nSkipped metrics:\n";
     for (const auto& kv : skipped) md << "- `" << kv.first << "`: " << kv.second << "\n";
   }
+
+  md << other_version_note(other_version);
 
   namespace fs = std::filesystem;
   fs::create_directories(options.out_dir + "/samples");

@@ -81,7 +81,7 @@ Json parse_yaml(const std::string& text, const std::string& origin) {
 
 Json load_yaml_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw IoError(path + ": cannot open experiment file");
+  if (!in) throw ConfigError(path + ": cannot open experiment file");  // bad input: exit code 2
   std::stringstream buf;
   buf << in.rdbuf();
   return parse_yaml(buf.str(), path);

@@ -8,3 +8,4 @@ if [ ! -f build/CMakeCache.txt ]; then
   cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DVDLAB_WERROR="${VDLAB_WERROR:-OFF}"
 fi
 cmake --build build -j "$(nproc)"
+echo "vdlab: $(pwd)/build/runners/vdlab (to call it as vdlab: export PATH=$(pwd)/build/runners:\$PATH)"

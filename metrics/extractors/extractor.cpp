@@ -61,11 +61,6 @@ void require_method(const torch::jit::Module& m, const std::string& path, const 
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-void use_all_cores() {
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  if (at::get_num_threads() < cores) at::set_num_threads(cores);
-}
-
 Features to_features(const torch::Tensor& out, std::int64_t rows, const ExtractorInfo& info, const char* what) {
   if (out.dim() != 2 || out.size(0) != rows)
     throw ExtractorError(info.path + ": " + what + " returned a tensor of shape " + c10::str(out.sizes()) +
@@ -137,7 +132,6 @@ std::unique_ptr<Extractor> Extractor::load(const std::string& path, ExtractorInt
       require_method(impl->module, path, "encode_text", {}, interface);
       break;
   }
-  use_all_cores();
   return std::unique_ptr<Extractor>(new Extractor(std::move(impl), std::move(info)));
 }
 

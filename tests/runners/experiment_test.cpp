@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "core/error.h"
 #include "runners/experiment.h"
@@ -135,6 +136,99 @@ TEST_F(PlannerTest, BadInputNamesTheCulprit) {
   EXPECT_EQ(error_of([&] { parse("dataset: {name: moving-shapes, clip: 3}\nvariants: [{method: test-constant}]"); })
                 .substr(0, 49),
             "dataset.clip: unknown field (did you mean 'clips'");
+}
+
+// What generates the videos is the cell; metrics are scored on them and can be added later.
+TEST_F(PlannerTest, MetricsAreNotPartOfTheCellHash) {
+  const auto without = plan_cells(parse(kExperiment));
+  const auto with = plan_cells(parse(kExperiment, {"metrics=[mm, {name: fvd, extractor: tiny-i3d}]"}));
+  ASSERT_EQ(without.size(), with.size());
+  for (std::size_t i = 0; i < with.size(); ++i) {
+    EXPECT_EQ(with[i].hash, without[i].hash);
+    EXPECT_EQ(with[i].id, without[i].id);
+    EXPECT_FALSE(with[i].config.contains("metrics"));
+    ASSERT_EQ(with[i].metrics.size(), 2u);
+    EXPECT_EQ(with[i].metrics[1].at("extractor"), "tiny-i3d");
+  }
+}
+
+TEST_F(PlannerTest, TorchscriptShorthandWorksInAnExperimentFile) {
+  const std::string rest = "variants: [{method: test-constant}]\n";
+  const Experiment shorthand = parse("backbone: {torchscript: /models/denoiser.pt, prediction: eps}\n" + rest);
+  EXPECT_EQ(shorthand.backbone.at("name"), "torchscript");
+  EXPECT_EQ(shorthand.backbone.at("path"), "/models/denoiser.pt");
+  EXPECT_EQ(shorthand.backbone.at("prediction"), "eps");
+  const Experiment long_form = parse("backbone: {name: torchscript, path: /models/denoiser.pt, prediction: eps}\n" + rest);
+  EXPECT_EQ(hashes(shorthand), hashes(long_form));
+  EXPECT_EQ(error_of([&] { parse("backbone: {torchscript: a.pt, path: b.pt}\n" + rest); }),
+            "backbone.torchscript: given together with path");
+}
+
+// The README's rho-sweep example: 6 variants x 3 seeds, where the zipped (steps 20, order 2) point and
+// the first variant are the same sampler.
+TEST_F(PlannerTest, IdenticalCellsArePlannedOnce) {
+  const Experiment e = parse(R"(
+name: rho-sweep
+backbone: {name: unet, preset: tiny, train: {steps: 3000, ptss_p: 0.0}}
+dataset: {name: moving-shapes, split: test, clips: 256, frames: 16, size: 32}
+variants:
+  - {method: uniform, sampler: {name: unipc, order: 2, variant: bh2, steps: 20}}
+  - {method: correlated-noise, noise: {rho: [0.4, 0.6, 0.85]}}
+  - {method: uniform, zip: {sampler.steps: [10, 20], sampler.order: [1, 2]}}
+seeds: [0, 1, 2]
+metrics: [{name: fvd, extractor: tiny-i3d}, mm, stability]
+)");
+  EXPECT_EQ(e.variants.size() * e.seeds.size(), 18u);
+  const auto cells = plan_cells(e);
+  std::set<std::string> distinct;
+  for (const auto& c : cells) distinct.insert(c.hash);
+  EXPECT_EQ(distinct.size(), cells.size());
+  EXPECT_EQ(cells.size(), 15u);
+  std::size_t duplicates = 0;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(cells[i].index, i);
+    duplicates += cells[i].duplicate_labels.size();
+    if (!cells[i].duplicate_labels.empty()) {
+      EXPECT_EQ(cells[i].duplicate_labels[0], "uniform-order=2-steps=20");
+    }
+  }
+  EXPECT_EQ(duplicates, 3u);
+  EXPECT_TRUE(e.train_dataset_defaulted);
+  EXPECT_EQ(e.train_dataset.at("split"), "train");
+}
+
+// Values the registries reject and paths that do not exist fail the plan, before any backbone loads.
+TEST_F(PlannerTest, ValidationRejectsBadValuesAndMissingPaths) {
+  const std::string base = "backbone: {name: diffusers-test}\n"
+                           "dataset: {name: moving-shapes, split: test, clips: 2, frames: 4, size: 16}\n"
+                           "variants: [{method: uniform, sampler: {name: ddim, steps: 5}}]\n";
+  EXPECT_NO_THROW(validate_experiment(parse(base)));
+  EXPECT_EQ(error_of([&] { validate_experiment(parse(base, {"sampler.steps=-5"})); }),
+            "variants[0].sampler.steps: must be at least 1, got -5");
+  EXPECT_EQ(error_of([&] { validate_experiment(parse(base, {"variants.0.noise={name: ar1, rho: 1.5}"})); })
+                .substr(0, 40),
+            "variants[0].noise.rho: must lie in [0, 1");
+  EXPECT_EQ(error_of([&] { validate_experiment(parse(base, {"dataset={name: video-folder, root: /no/such/folder}"})); }),
+            "dataset.root: /no/such/folder: no such folder");
+  EXPECT_EQ(error_of([&] { validate_experiment(parse(base, {"backbone={torchscript: /no/such/model.pt}"})); }),
+            "backbone.path: /no/such/model.pt: no such file");
+  EXPECT_EQ(error_of([&] { parse(base, {"generate.batch_size=0"}); }), "generate.batch_size: must be at least 1, got 0");
+  // A missing folder is bad input (a ConfigError), like a bad value.
+  EXPECT_THROW(validate_experiment(parse(base, {"dataset={name: video-folder, root: /no/such/folder}"})), ConfigError);
+}
+
+TEST_F(PlannerTest, SavedExperimentPlansTheSameCells) {
+  const Experiment e = parse(kExperiment, {"steps=7", "seeds=[3, 4]", "metrics=[mm]"});
+  const Experiment back = experiment_from_json(Json::parse(experiment_to_json(e).dump()), "experiment.json");
+  const auto a = plan_cells(e), b = plan_cells(back);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].id, b[i].id);
+    EXPECT_EQ(a[i].hash, b[i].hash);
+    EXPECT_EQ(a[i].metrics, b[i].metrics);
+  }
+  EXPECT_EQ(error_of([&] { experiment_from_json(Json{{"name", "x"}}, "other.json"); }),
+            "other.json: not a resolved experiment saved by vdlab run or vdlab plan");
 }
 
 }  // namespace
