@@ -1,6 +1,13 @@
 // moving-shapes: synthetic clips of coloured shapes that move in straight lines and bounce off the
 // borders. Everything about a clip is known (class, colour, size, speed, direction), so captions and
 // motion labels are exact, and any frame count and size can be drawn.
+//
+// Captions name colour, shape, direction (8 words) and speed ("quickly" above the middle of the speed
+// range, else "slowly"). A held-out combination split measures text alignment rather than memorisation:
+// `held_out` lists colour-shape pairs, `combinations: seen` draws no shape of those pairs (train on it),
+// `combinations: held_out` draws the captioned shape from those pairs only (evaluate on it). The default
+// `combinations: all` draws exactly the clips it drew before these parameters existed.
+#include <algorithm>
 #include <cmath>
 
 #include "datasets/clip_source.h"
@@ -52,7 +59,8 @@ class MovingShapes : public ClipSource {
         min_speed_(p.get<double>("min_speed")),
         max_speed_(p.get<double>("max_speed")),
         min_radius_(p.get<double>("min_radius")),
-        max_radius_(p.get<double>("max_radius")) {
+        max_radius_(p.get<double>("max_radius")),
+        combinations_(p.get<std::string>("combinations")) {
     if (clips_ < 1) p.fail("clips", "must be at least 1");
     if (frames_ < 1) p.fail("frames", "must be at least 1");
     if (size_ < 8) p.fail("size", "must be at least 8 pixels");
@@ -60,6 +68,23 @@ class MovingShapes : public ClipSource {
     if (!(min_speed_ >= 0 && max_speed_ >= min_speed_)) p.fail("max_speed", "needs 0 <= min_speed <= max_speed");
     if (!(min_radius_ > 0 && max_radius_ >= min_radius_ && max_radius_ < size_ / 2.0))
       p.fail("max_radius", "needs 0 < min_radius <= max_radius < size/2");
+    for (const auto& pair : p.at("held_out")) {
+      if (!pair.is_string()) p.fail("held_out", "expects strings like \"red circle\"");
+      const std::string text = pair.get<std::string>();
+      const auto space = text.find(' ');
+      const auto colour = std::find_if(kColours.begin(), kColours.end(),
+                                       [&](const Colour& c) { return text.substr(0, space) == c.name; });
+      const auto shape = space == std::string::npos
+                             ? kShapes.end()
+                             : std::find(kShapes.begin(), kShapes.end(), text.substr(space + 1));
+      if (colour == kColours.end() || shape == kShapes.end())
+        p.fail("held_out", "'" + text + "' is not '<colour> <shape>' (colours red, green, blue, yellow, magenta, "
+                               "cyan; shapes circle, square, triangle)");
+      held_out_.push_back({int(shape - kShapes.begin()), int(colour - kColours.begin())});
+    }
+    if (combinations_ != "all" && held_out_.empty()) p.fail("held_out", "is empty, so combinations: " + combinations_ + " has nothing to hold out");
+    if (combinations_ != "all" && held_out_.size() == kShapes.size() * kColours.size())
+      p.fail("held_out", "holds out every colour-shape pair, so combinations: seen has nothing to draw");
   }
 
   std::size_t size() const override { return std::size_t(clips_); }
@@ -69,9 +94,14 @@ class MovingShapes : public ClipSource {
   Clip get(std::size_t index) const override {
     Rng rng(mix_seed({seed_, split_seed(split_), index, 0x5a4e}));
     std::vector<ShapeMotion> shapes(shapes_per_clip_);
-    for (auto& s : shapes) {
-      s.shape = rng.below(int(kShapes.size()));
-      s.colour = rng.below(int(kColours.size()));
+    for (std::size_t k = 0; k < shapes.size(); ++k) {
+      ShapeMotion& s = shapes[k];
+      // Redrawn until the pair is allowed; with combinations: all the first draw always is, so the
+      // random stream (and every clip) is the same as without a held-out split.
+      do {
+        s.shape = rng.below(int(kShapes.size()));
+        s.colour = rng.below(int(kColours.size()));
+      } while (!allowed(s, k == 0));
       s.radius = rng.uniform(min_radius_, max_radius_);
       s.x = rng.uniform(s.radius, size_ - s.radius);
       s.y = rng.uniform(s.radius, size_ - s.radius);
@@ -125,6 +155,19 @@ class MovingShapes : public ClipSource {
     if (s.y > size_ - s.radius) s.y = 2 * (size_ - s.radius) - s.y, s.vy = -s.vy;
   }
 
+  bool held_out(const ShapeMotion& s) const {
+    return std::any_of(held_out_.begin(), held_out_.end(),
+                       [&](const std::pair<int, int>& p) { return p.first == s.shape && p.second == s.colour; });
+  }
+
+  // combinations: seen keeps every shape off the held-out pairs (not even a distractor shows one);
+  // held_out makes the captioned shape one of them and leaves the others unconstrained.
+  bool allowed(const ShapeMotion& s, bool captioned) const {
+    if (combinations_ == "seen") return !held_out(s);
+    if (combinations_ == "held_out") return !captioned || held_out(s);
+    return true;
+  }
+
   static std::string direction_word(double degrees) {
     static const char* words[] = {"right", "up and right", "up", "up and left", "left", "down and left", "down",
                                   "down and right"};
@@ -137,6 +180,8 @@ class MovingShapes : public ClipSource {
   std::uint64_t seed_;
   int shapes_per_clip_;
   double min_speed_, max_speed_, min_radius_, max_radius_;
+  std::string combinations_;
+  std::vector<std::pair<int, int>> held_out_;  // (shape, colour)
 };
 
 }  // namespace
@@ -153,7 +198,13 @@ void register_moving_shapes(DatasetRegistry& registry) {
                  {"min_speed", 0.5, "slowest speed, pixels per frame"},
                  {"max_speed", 2.0, "fastest speed, pixels per frame"},
                  {"min_radius", 4.0, "smallest shape radius, pixels"},
-                 {"max_radius", 7.0, "largest shape radius, pixels"}},
+                 {"max_radius", 7.0, "largest shape radius, pixels"},
+                 {"held_out", Json::array({"red circle", "green square", "blue triangle"}),
+                  "colour-shape pairs of the held-out combination split"},
+                 {"combinations", "all",
+                  "all pairs, only pairs never in held_out (seen; train on it), or only held_out pairs for the "
+                  "captioned shape (evaluate text alignment on combinations never trained on)",
+                  {"all", "seen", "held_out"}}},
                 [](const Params& p) -> ClipSourcePtr { return std::make_shared<MovingShapes>(p); }});
 }
 

@@ -1,5 +1,6 @@
 // CLIP-SIM (frame-text cosine) and frame consistency (consecutive-frame cosine) with a CLIP ViT-B/32
-// TorchScript module, CLIP's image preprocessing and the C++ BPE tokenizer.
+// TorchScript module (or vdlab's own tiny-clip, trained into the cache folder), CLIP's image
+// preprocessing and the C++ BPE tokenizer.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -7,6 +8,8 @@
 #include "core/log.h"
 #include "metrics/builtin_metrics.h"
 #include "metrics/extractors/extractor.h"
+#include "metrics/extractors/tiny_clip.h"
+#include "metrics/extractors/training_domain.h"
 #include "metrics/text/clip_tokenizer.h"
 
 namespace vdlab {
@@ -14,6 +17,7 @@ namespace vdlab {
 namespace {
 
 const char* kClipName = "clip-vit-b32";
+const char* kTinyClipName = "tiny-clip";
 
 double dot(const float* a, const float* b, int n) {
   double s = 0;
@@ -43,7 +47,25 @@ MetricValue skipped(const std::string& key, const std::string& reason, Json prot
   return v;
 }
 
-std::unique_ptr<Extractor> open_clip(const MetricContext& ctx, std::string& reason) {
+// The CLIP module the metric's `extractor` names: clip-vit-b32 from the weights folder, or tiny-clip
+// trained (once, cached) into the cache folder with the tokenizer vocabulary. Null with the reason when
+// it cannot be had.
+std::unique_ptr<Extractor> open_clip(const std::string& name, const Json& tiny_train, const MetricContext& ctx,
+                                     std::string& reason) {
+  if (name == kTinyClipName) {
+    if (ctx.cache_dir.empty()) {
+      reason = "tiny-clip is trained into the cache folder, and none is set (--cache)";
+      return nullptr;
+    }
+    const std::string vocab = find_clip_vocab(ctx.weights_dir);
+    if (vocab.empty()) {
+      reason = "tiny-clip reads CLIP's token ids: bpe_simple_vocab_16e6.txt.gz is not in the weights folder (or "
+               "$VDLAB_CLIP_VOCAB)";
+      return nullptr;
+    }
+    const TinyClipResult t = ensure_tiny_clip(TinyClipConfig::make(tiny_train), ctx.cache_dir, vocab);
+    return Extractor::load(t.path, ExtractorInterface::clip, kTinyClipName, ctx.device);
+  }
   const std::string path = find_standard_extractor(ctx.weights_dir, kClipName);
   if (path.empty()) {
     reason = ctx.weights_dir.empty()
@@ -55,6 +77,16 @@ std::unique_ptr<Extractor> open_clip(const MetricContext& ctx, std::string& reas
   return Extractor::load(path, ExtractorInterface::clip, kClipName, ctx.device);
 }
 
+// tiny-clip's training data goes into the protocol; the log warns when the real clips the generated ones
+// imitate come from another domain.
+void note_training_domain(const std::string& name, const Json& tiny_train, const VideoSet& real, Json& protocol) {
+  if (name != kTinyClipName) return;
+  const Json trained_on = TinyClipConfig::make(tiny_train).train_data();
+  protocol["extractor_trained_on"] = trained_on;
+  const std::string warning = domain_warning(name, trained_on, real.source);
+  if (!warning.empty()) log_warn(warning);
+}
+
 double finish(double raw, double scale, bool clamp) {
   const double v = clamp ? std::max(raw, 0.0) : raw;
   return v * scale;
@@ -62,10 +94,14 @@ double finish(double raw, double scale, bool clamp) {
 
 class ClipSimMetric : public Metric {
  public:
-  explicit ClipSimMetric(const Params& p) : scale_(p.get<double>("scale")), clamp_(p.get<bool>("clamp")) {}
+  explicit ClipSimMetric(const Params& p)
+      : scale_(p.get<double>("scale")),
+        clamp_(p.get<bool>("clamp")),
+        extractor_(p.get<std::string>("extractor")),
+        tiny_train_(p.at("tiny_train")) {}
 
-  std::vector<MetricValue> compute(const VideoSet&, const VideoSet& fake, MetricContext& ctx) override {
-    const std::string key = std::string("clip_sim[") + kClipName + convention_suffix(scale_, clamp_) + "]";
+  std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
+    const std::string key = "clip_sim[" + extractor_ + convention_suffix(scale_, clamp_) + "]";
     Json protocol{{"metric", "clip_sim"}, {"scale", scale_}, {"clamp", clamp_},
                   {"aggregate", "mean over frames, then over videos, of cos(frame, caption)"},
                   {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
@@ -73,12 +109,13 @@ class ClipSimMetric : public Metric {
         std::any_of(fake.captions.begin(), fake.captions.end(), [](const std::string& c) { return c.empty(); }))
       return {skipped(key, "the generated videos do not all have captions", protocol)};
     std::string reason;
-    auto ex = open_clip(ctx, reason);
+    auto ex = open_clip(extractor_, tiny_train_, ctx, reason);
     if (!ex) return {skipped(key, reason, protocol)};
     const std::string vocab = find_clip_vocab(ctx.weights_dir);
     if (vocab.empty())
       return {skipped(key, "bpe_simple_vocab_16e6.txt.gz is not in the weights folder (or $VDLAB_CLIP_VOCAB)", protocol)};
     protocol["extractor"] = ex->info().to_json();
+    note_training_domain(extractor_, tiny_train_, real, protocol);
     protocol["tokenizer_vocab"] = vocab;
     const ClipTokenizer tokenizer(vocab);
     std::vector<std::vector<std::int64_t>> tokens;
@@ -105,21 +142,28 @@ class ClipSimMetric : public Metric {
  private:
   double scale_;
   bool clamp_;
+  std::string extractor_;
+  Json tiny_train_;
 };
 
 class FrameConsistencyMetric : public Metric {
  public:
-  explicit FrameConsistencyMetric(const Params& p) : scale_(p.get<double>("scale")), clamp_(p.get<bool>("clamp")) {}
+  explicit FrameConsistencyMetric(const Params& p)
+      : scale_(p.get<double>("scale")),
+        clamp_(p.get<bool>("clamp")),
+        extractor_(p.get<std::string>("extractor")),
+        tiny_train_(p.at("tiny_train")) {}
 
-  std::vector<MetricValue> compute(const VideoSet&, const VideoSet& fake, MetricContext& ctx) override {
-    const std::string key = std::string("fc[") + kClipName + convention_suffix(scale_, clamp_) + "]";
+  std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
+    const std::string key = "fc[" + extractor_ + convention_suffix(scale_, clamp_) + "]";
     Json protocol{{"metric", "fc"}, {"scale", scale_}, {"clamp", clamp_},
                   {"aggregate", "mean over consecutive frame pairs, then over videos, of cos(frame f, frame f+1)"},
                   {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
     std::string reason;
-    auto ex = open_clip(ctx, reason);
+    auto ex = open_clip(extractor_, tiny_train_, ctx, reason);
     if (!ex) return {skipped(key, reason, protocol)};
     protocol["extractor"] = ex->info().to_json();
+    note_training_domain(extractor_, tiny_train_, real, protocol);
     MetricValue v;
     v.key = key;
     v.higher_is_better = true;
@@ -142,6 +186,8 @@ class FrameConsistencyMetric : public Metric {
  private:
   double scale_;
   bool clamp_;
+  std::string extractor_;
+  Json tiny_train_;
 };
 
 }  // namespace
@@ -149,10 +195,16 @@ class FrameConsistencyMetric : public Metric {
 void register_clip_metrics(MetricRegistry& r) {
   const ParamSpecs conventions = {
       {"scale", 1.0, "multiply values (1 = the raw cosine; 100 = the x100 convention, named in the key)"},
-      {"clamp", false, "clamp cosines below 0 to 0 (named in the key)"}};
-  r.add({"clip_sim", "CLIP-SIM: mean cosine between frames and their video's caption; key clip_sim[clip-vit-b32]",
+      {"clamp", false, "clamp cosines below 0 to 0 (named in the key)"},
+      {"extractor", kClipName,
+       "clip-vit-b32 (weights folder) or tiny-clip (trained by vdlab on moving-shapes frames and captions; "
+       "the CLIP vocabulary must be in the weights folder or $VDLAB_CLIP_VOCAB)",
+       {kClipName, kTinyClipName}},
+      {"tiny_train", Json::object(),
+       "training overrides for tiny-clip (clips, steps, batch, dim, lr, seed, held_out, ...)"}};
+  r.add({"clip_sim", "CLIP-SIM: mean cosine between frames and their video's caption; key clip_sim[<extractor>]",
          conventions, [](const Params& p) -> MetricPtr { return std::make_shared<ClipSimMetric>(p); }});
-  r.add({"fc", "frame consistency: mean CLIP cosine between consecutive frames; key fc[clip-vit-b32]", conventions,
+  r.add({"fc", "frame consistency: mean CLIP cosine between consecutive frames; key fc[<extractor>]", conventions,
          [](const Params& p) -> MetricPtr { return std::make_shared<FrameConsistencyMetric>(p); }});
 }
 
