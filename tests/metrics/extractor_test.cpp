@@ -3,6 +3,9 @@
 // interfaces refused with a clear error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/hash.h"
 #include "metrics/builtin_metrics.h"
 #include "metrics/extractors/extractor.h"
@@ -21,7 +24,15 @@ TEST(Extractor, ImageInterfaceGivesFeaturesPerFrame) {
   EXPECT_EQ(f.rows, 5);
   EXPECT_EQ(f.cols, 256);  // the test module's size; Inception's is 2048
   const Features whole = ex->frame_features(v, 64);
-  EXPECT_EQ(whole.data, f.data);
+  // Batches of 2 and a batch of 5 are differently shaped BLAS calls, whose float results may differ in
+  // the last bits (1e-7 on some machines): equal to float rounding, not bitwise.
+  ASSERT_EQ(whole.data.size(), f.data.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < f.data.size(); ++i)
+    worst = std::max(worst, std::abs(double(whole.data[i]) - double(f.data[i])) / (1e-3 + std::abs(double(f.data[i]))));
+  EXPECT_LT(worst, 1e-5);
+  // The same batch shape is the same computation: bitwise.
+  EXPECT_EQ(ex->frame_features(v, 2).data, f.data);
 }
 
 TEST(Extractor, VideoInterfaceBothProtocols) {
