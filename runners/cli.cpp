@@ -300,6 +300,7 @@ int cmd_cell(const std::vector<std::string>& args) {
   RunOptions ro = run_options(a.common);
   apply_rerun(rerun, false, ro);
   fs::create_directories(ro.out_dir + "/cells");
+  save_experiment(e, ro);  // every array task writes the same file, atomically
   CellRunner runner(e, ro);
   const auto& c = cells[std::size_t(index)];
   const CellOutcome r = runner.run(c);

@@ -27,7 +27,9 @@ const ParamSpecs& generate_fields() {
   static const ParamSpecs specs = {
       {"count", 0, "videos generated per cell; 0 = as many as the evaluation split has clips"},
       {"batch_size", 8, "videos per sampler call"},
-      {"save_samples", true, "store the generated videos (uint8) in the cell file"},
+      {"save_samples", true,
+       "store the generated videos (uint8) in the cell file; false keeps them in features/<id>/samples.h5 "
+       "instead, so metrics can still be added without generating"},
       {"conditional", true, "condition each generated video on the label and caption of a real clip"}};
   return specs;
 }

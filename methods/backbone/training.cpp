@@ -108,7 +108,8 @@ class SignalScope {
 
 class ThreadScope {
  public:
-  explicit ThreadScope(int threads) : old_(at::get_num_threads()) { set_compute_threads(threads); }
+  // 0 keeps the caller's count (the CLI's --threads), so training never widens a task's allocation.
+  explicit ThreadScope(int threads) : old_(at::get_num_threads()) { set_compute_threads(threads > 0 ? threads : old_); }
   ~ThreadScope() { at::set_num_threads(old_); }
 
  private:

@@ -41,7 +41,7 @@ struct TrainConfig {
 struct TrainOptions {
   std::string dir;          // checkpoint.pt, curves.h5 (created if missing)
   std::string device = "cpu";
-  int threads = 0;          // at::set_num_threads for the run; 0: hardware concurrency
+  int threads = 0;          // at::set_num_threads for the run; 0: keep the caller's at::get_num_threads()
   uint64_t seed = 0;
   // Called after every completed step (tests use it to slow a run down or to poison it).
   std::function<void(int64_t step, double loss)> after_step;

@@ -131,6 +131,7 @@ TEST(RunnerCliIntegration, ThreadsOptionHoldsThroughTrainingAndExtractors) {
   const auto r = run_command(vdlab_binary() + " cell " + exp + " --index 0 --threads 1 --out " + (dir / "out").string() +
                              " --cache " + (dir / "cache").string() + " --weights " + weights.string());
   ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "out" / "experiment.json"));  // a cluster task's output folder has it too
   const fs::path cell = *fs::directory_iterator(dir / "out" / "cells");
   const CellRecord record = read_cell(cell.string());
   EXPECT_EQ(record.provenance.at("threads"), 1);
