@@ -16,6 +16,7 @@
 #include "methods/backbone/unet_backbone.h"
 #include "methods/method.h"
 #include "methods/schedules/noise_schedule.h"
+#include "methods/training/objective.h"
 
 namespace vdlab {
 namespace {
@@ -175,12 +176,22 @@ TEST(BackboneCapabilities, FineTunedCloneLeavesTheCachedBackboneAndLaterSamplesU
   torch::manual_seed(0);
   auto clip = torch::rand({1, 3, 3, 8, 8}) * 2 - 1;
   Conditioning cond{torch::tensor({1}), {}};
+  // VMC's objective: the base MSE plus the registered motion-distillation term.
+  const TrainingObjective objective(Json::array({Json{{"name", "motion_distillation"}}}));
   for (int step = 0; step < 3; ++step) {
-    auto eps = torch::randn_like(clip);
-    auto xt = clip * 0.8 + eps * 0.6;
-    auto loss = torch::mse_loss(clone->forward(xt, torch::full({1, 3}, 300.0f), cond), eps);
+    LossInputs in;
+    in.prediction = clone->prediction();
+    in.eps = in.target = torch::randn_like(clip);
+    in.alpha = torch::full({1, 1, 3, 1, 1}, 0.8f);
+    in.sigma = torch::full({1, 1, 3, 1, 1}, 0.6f);
+    in.x0 = clip;
+    in.xt = in.alpha * clip + in.sigma * in.eps;
+    in.t = torch::full({1, 3}, 300.0f);
+    in.output = clone->forward(in.xt, in.t, cond);
+    const auto loss = objective.loss(in);
+    ASSERT_EQ(loss.terms.size(), 1u);
     optimizer.zero_grad();
-    loss.backward();
+    loss.total.backward();
     optimizer.step();
   }
   bool moved = false;
