@@ -27,6 +27,12 @@ struct Conditioning {
   std::vector<std::string> captions;
 };
 
+// Base of the optional capabilities a backbone may offer (methods/backbone/capabilities.h).
+class BackboneCapability {
+ public:
+  virtual ~BackboneCapability() = default;
+};
+
 class Backbone {
  public:
   virtual ~Backbone() = default;
@@ -44,6 +50,30 @@ class Backbone {
   virtual void to(const torch::Device& device) {}
   // Identity for provenance: the resolved config plus, for trained or loaded weights, their hash.
   virtual Json describe() const = 0;
+
+  // Optional capabilities (methods/backbone/capabilities.h), each asked for by its name, so that a
+  // method that needs one fails with one clear line on a backbone that lacks it.
+  virtual std::vector<std::string> capabilities() const { return {}; }
+  // The object serving the capability called `name`, or null.
+  virtual BackboneCapability* find_capability(const std::string& name) {
+    (void)name;
+    return nullptr;
+  }
+  // C is a capability interface with a static `kName`. Null when this backbone lacks it.
+  template <class C>
+  C* try_capability() {
+    return dynamic_cast<C*>(find_capability(C::kName));
+  }
+  // The capability, or a ConfigError naming this backbone, the capability, who needs it and what the
+  // backbone offers instead.
+  template <class C>
+  C& capability(const std::string& needed_by = "") {
+    if (C* c = try_capability<C>()) return *c;
+    throw_missing_capability(C::kName, needed_by);
+  }
+
+ private:
+  [[noreturn]] void throw_missing_capability(const std::string& name, const std::string& needed_by) const;
 };
 
 using BackbonePtr = std::shared_ptr<Backbone>;

@@ -7,18 +7,25 @@
 #include <sys/stat.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
 #include <filesystem>
 #include <thread>
 
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/suggest.h"
 #include "methods/noise/noise_init.h"
+#include "methods/training/motion_score.h"
+#include "methods/training/objective.h"
+#include "methods/training/stages.h"
 #include "core/atomic_file.h"
 
 namespace vdlab {
@@ -42,7 +49,11 @@ const ParamSpecs& TrainConfig::params() {
         {"grad_clip", d.grad_clip, "max global gradient norm (0: off)", {}, {}},
         {"ptss_p", d.ptss_p, "PTSS probability: per batch, independent t per frame", {}, {}},
         {"cond_dropout", d.cond_dropout, "share of conditions dropped for classifier-free guidance", {}, {}},
-        {"freeze_spatial", d.freeze_spatial, "stage 2 trains only the temporal group", {}, {}},
+        {"trainable", d.trainable,
+         "parameter groups the video stage trains after image pre-training (all, spatial, temporal, temporal_qkv)",
+         {}, {}},
+        {"loss", d.loss, "named loss terms added to the base MSE: [{name: temporal_consistency, weight: 2.0}, ...]",
+         {}, {}},
         {"checkpoint_every", d.checkpoint_every, "steps between checkpoints (0: end and signals only)", {}, {}},
     };
     s.push_back(noise_registry().nested_param("noise", d.noise, "training noise (iid, ar1 {rho}, mixed {rho})"));
@@ -65,7 +76,8 @@ TrainConfig TrainConfig::from_json(const Json& given, const std::string& path) {
   c.grad_clip = p.get<double>("grad_clip");
   c.ptss_p = p.get<double>("ptss_p");
   c.cond_dropout = p.get<double>("cond_dropout");
-  c.freeze_spatial = p.get<bool>("freeze_spatial");
+  c.trainable = p.get<std::vector<std::string>>("trainable");
+  c.loss = resolve_loss_terms(j.at("loss"), p.field("loss"));
   c.checkpoint_every = p.get<int64_t>("checkpoint_every");
   c.noise = j.at("noise");
   if (c.steps < 0 || c.image_pretrain_steps < 0) p.fail("steps", "must be >= 0");
@@ -73,6 +85,12 @@ TrainConfig TrainConfig::from_json(const Json& given, const std::string& path) {
   if (c.ptss_p < 0 || c.ptss_p > 1) p.fail("ptss_p", "must lie in [0, 1]");
   if (c.cond_dropout < 0 || c.cond_dropout > 1) p.fail("cond_dropout", "must lie in [0, 1]");
   if (c.ema < 0 || c.ema >= 1) p.fail("ema", "must lie in [0, 1)");
+  if (c.trainable.empty()) p.fail("trainable", "names no parameter group");
+  for (const auto& group : c.trainable) {
+    const auto known = VideoUNetImpl::group_names();
+    if (std::find(known.begin(), known.end(), group) == known.end())
+      p.fail("trainable", "unknown parameter group '" + group + "'" + suggestion_suffix(group, known));
+  }
   return c;
 }
 
@@ -191,6 +209,28 @@ void atomic_save(torch::serialize::OutputArchive& archive, const std::string& pa
 
 }  // namespace
 
+// ---- timesteps and the run log --------------------------------------------------------------------
+
+TimestepDraw draw_training_timesteps(int64_t batch, int64_t frames, int64_t num_timesteps, double ptss_p,
+                                     at::Generator& gen) {
+  TimestepDraw out;
+  const double u = torch::rand({1}, gen).item<double>();
+  out.per_frame = frames > 1 && u < ptss_p;
+  if (out.per_frame) out.t = torch::randint(num_timesteps, {batch, frames}, gen, torch::kLong);
+  else out.t = torch::randint(num_timesteps, {batch, 1}, gen, torch::kLong).expand({batch, frames}).contiguous();
+  return out;
+}
+
+namespace {
+void append_run_log(const std::string& dir, int64_t from, int64_t to) {
+  const std::time_t now = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::ofstream log(fs::path(dir) / "runs.log", std::ios::app);
+  log << "{\"from_step\": " << from << ", \"to_step\": " << to << ", \"started\": \"" << when << "\"}\n";
+}
+}  // namespace
+
 // ---- threads ------------------------------------------------------------------------------------
 
 void limit_blas_threads() {
@@ -271,6 +311,14 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     if (spec.name == "noise")
       noise = noise_registry().make_resolved(resolve_nested(cfg.noise, spec, "backbone.train.noise"),
                                              "backbone.train.noise");
+  // Single frames have nothing to correlate: the image stage draws i.i.d. noise whatever the recipe's
+  // video noise (AR(1) of one frame is the same draw), so its checkpoint is shared by every noise variant.
+  const NoiseInitPtr image_noise = noise_registry().make("iid", Json::object(), "backbone.train.noise");
+  const TrainingObjective objective(cfg.loss);
+  // Seed 002's motion score per clip, for the loss terms that weight by it.
+  const torch::Tensor motion = objective.needs_motion() ? normalised_motion(raw_motion(pixels)).to(torch::kFloat32)
+                                                        : torch::Tensor();
+  const std::vector<TrainingStage> stages = training_stages(cfg.image_pretrain_steps, cfg.steps, cfg.trainable);
 
   model->to(device);
   ema->to(device);
@@ -305,6 +353,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     copy_parameters(model, ema);
   }
   int64_t last_saved = step;
+  if (step < total) append_run_log(options.dir, step, total);
 
   auto save_checkpoint = [&] {
     torch::serialize::OutputArchive archive, m, e, o;
@@ -320,49 +369,44 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     last_saved = step;
   };
 
-  const bool two_stage = cfg.image_pretrain_steps > 0;
-  int current_stage = -1;
+  const TrainingStage* current = nullptr;
   Progress progress("train backbone", total);
   double loss_avg = 0;
   while (step < total) {
-    const bool image_stage = step < cfg.image_pretrain_steps;
-    const int stage = image_stage ? 0 : 1;
-    if (stage != current_stage) {
-      current_stage = stage;
-      if (!image_stage && two_stage && cfg.freeze_spatial) model->set_trainable({"temporal"});
-      else model->set_trainable({"all"});
+    const TrainingStage* stage = &stages.front();
+    for (const auto& s : stages)
+      if (step >= s.begin && step < s.end) stage = &s;
+    if (stage != current) {
+      current = stage;
+      model->set_trainable(stage->trainable);
     }
+    const bool image_stage = stage->images;
     auto gen = at::make_generator<at::CPUGeneratorImpl>(step_seed(options.seed, step));
 
     // The batch: B videos, or B * F single frames in the image stage.
-    torch::Tensor x0, batch_labels;
+    torch::Tensor x0, batch_labels, clip_idx;
     std::vector<std::string> batch_captions;
     int64_t B, Fb;
     if (image_stage) {
       B = cfg.batch_size * Fr;
       Fb = 1;
-      auto clip_idx = torch::randint(int64_t(n_clips), {B}, gen, torch::kLong);
+      clip_idx = torch::randint(int64_t(n_clips), {B}, gen, torch::kLong);
       auto frame_idx = torch::randint(Fr, {B}, gen, torch::kLong);
       x0 = pixels.index({clip_idx, frame_idx}).unsqueeze(1);  // [B, 1, H, W, 3]
-      batch_labels = labels_t.index({clip_idx});
-      for (int64_t i = 0; i < B; ++i) batch_captions.push_back(captions[size_t(clip_idx[i].item<int64_t>())]);
     } else {
       B = cfg.batch_size;
       Fb = Fr;
-      auto clip_idx = torch::randint(int64_t(n_clips), {B}, gen, torch::kLong);
+      clip_idx = torch::randint(int64_t(n_clips), {B}, gen, torch::kLong);
       x0 = pixels.index({clip_idx});
-      batch_labels = labels_t.index({clip_idx});
-      for (int64_t i = 0; i < B; ++i) batch_captions.push_back(captions[size_t(clip_idx[i].item<int64_t>())]);
     }
+    batch_labels = labels_t.index({clip_idx});
+    for (int64_t i = 0; i < B; ++i) batch_captions.push_back(captions[size_t(clip_idx[i].item<int64_t>())]);
     x0 = x0.permute({0, 4, 1, 2, 3}).to(torch::kFloat32).div(127.5).sub(1.0);  // [B, 3, F, H, W]
 
     // Timesteps: PTSS draws one t per frame for the whole batch with probability p.
-    torch::Tensor t;
-    const double u = torch::rand({1}, gen).item<double>();
-    if (Fb > 1 && u < cfg.ptss_p) t = torch::randint(T, {B, Fb}, gen, torch::kLong);
-    else t = torch::randint(T, {B, 1}, gen, torch::kLong).expand({B, Fb}).contiguous();
-    auto eps = noise->draw({B, ucfg.in_channels, Fb, H, W}, gen,
-                           torch::TensorOptions().dtype(torch::kFloat32));
+    const torch::Tensor t = draw_training_timesteps(B, Fb, T, cfg.ptss_p, gen).t;
+    auto eps = (image_stage ? image_noise : noise)->draw({B, ucfg.in_channels, Fb, H, W}, gen,
+                                                          torch::TensorOptions().dtype(torch::kFloat32));
     // Condition dropout for classifier-free guidance.
     auto drop = torch::rand({B}, gen) < cfg.cond_dropout;
     batch_labels = torch::where(drop, torch::full_like(batch_labels, -1), batch_labels);
@@ -374,8 +418,16 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     auto xt = alpha * x0 + sigma * eps;
     torch::Tensor target = prediction == Prediction::eps ? eps : prediction == Prediction::v ? alpha * eps - sigma * x0 : x0;
 
-    xt = xt.to(device);
-    target = target.to(device);
+    LossInputs in;
+    in.prediction = prediction;
+    in.xt = xt.to(device);
+    in.target = target.to(device);
+    in.x0 = x0.to(device);
+    in.eps = eps.to(device);
+    in.alpha = alpha.to(device);
+    in.sigma = sigma.to(device);
+    in.t = t.to(device);
+    if (motion.defined()) in.motion = motion.index({clip_idx}).to(device);
     auto tt = t.to(torch::kFloat32).to(device);
     auto lab = ucfg.conditioning == "class" ? batch_labels.to(device) : torch::Tensor();
 
@@ -384,17 +436,17 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     for (auto& p : params) p.mutable_grad() = torch::Tensor();
 
-    torch::Tensor loss;
     if (cuda) {
       at::autocast::set_enabled(true);
       at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      auto out = model->forward(xt, tt, lab, batch_captions).prediction;
+      in.output = model->forward(in.xt, tt, lab, batch_captions).prediction;
       at::autocast::clear_cache();
       at::autocast::set_enabled(false);
-      loss = torch::mse_loss(out.to(torch::kFloat32), target);
+      in.output = in.output.to(torch::kFloat32);
     } else {
-      loss = torch::mse_loss(model->forward(xt, tt, lab, batch_captions).prediction, target);
+      in.output = model->forward(in.xt, tt, lab, batch_captions).prediction;
     }
+    const torch::Tensor loss = objective.loss(in, stage->loss_terms).total;
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw NumericError("backbone training: loss is " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
@@ -418,7 +470,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     }
     ++step;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    curve.push_back({double(step), loss_value, lr, grad_norm, double(stage), secs});
+    curve.push_back({double(step), loss_value, lr, grad_norm, image_stage ? 0.0 : 1.0, secs});
     loss_avg = step == result.resumed_from + 1 ? loss_value : 0.98 * loss_avg + 0.02 * loss_value;
     char detail[96];
     std::snprintf(detail, sizeof detail, "loss %.4f  %s", loss_avg, image_stage ? "images" : "videos");

@@ -1,7 +1,8 @@
 #pragma once
 // Training the space-time UNet: AdamW, EMA, gradient clipping, CUDA autocast (bf16) on a GPU, a
-// pluggable timestep sampler (one t per video, or PTSS) and training noise, the two-stage recipe
-// (image pre-training with F = 1, then temporal training with the spatial part frozen), resumable
+// pluggable timestep sampler (one t per video, or PTSS) and training noise, the objective (base MSE plus
+// registered loss terms, methods/training/objective.h), the stages (image pre-training with F = 1, then
+// video training of the named parameter groups, methods/training/stages.h), resumable
 // checkpoints every N steps and on SIGTERM / SIGUSR1, a NaN guard, and training curves in HDF5.
 //
 // Determinism: every random draw of step s comes from a CPU generator seeded by hash(seed, s), so a run
@@ -30,7 +31,10 @@ struct TrainConfig {
   double ptss_p = 0.0;                 // PTSS probability (METHODS.md 6); 0: one t per video
   Json noise = Json{{"name", "iid"}};  // a noise_registry() entry for the training noise
   double cond_dropout = 0.1;           // share of conditions dropped (classifier-free guidance)
-  bool freeze_spatial = true;          // stage 2 trains only the temporal group (when stage 1 ran)
+  // Parameter groups the video stage trains after image pre-training (all, spatial, temporal,
+  // temporal_qkv); without image pre-training every parameter trains.
+  std::vector<std::string> trainable = {"temporal"};
+  Json loss = Json::array();           // named loss terms [{name, weight, ...}] added to the base MSE
   int64_t checkpoint_every = 200;      // steps between checkpoints (0: only at the end and on signals)
 
   static const ParamSpecs& params();
@@ -54,12 +58,24 @@ struct TrainResult {
   double final_loss = 0;
 };
 
-// Trains `model` (whose EMA copy is `ema`) on `data`. Resumes from dir/checkpoint.pt when present.
+// Trains `model` (whose EMA copy is `ema`) on `data`. Resumes from dir/checkpoint.pt when present; a
+// run that trains appends one line to dir/runs.log (which steps, when), so tests and users can count
+// training runs.
 // On return `ema` holds the sampling weights. Throws NumericError naming the step on a non-finite
 // loss (the last good checkpoint is kept) and TrainingInterrupted on SIGTERM (after checkpointing).
 TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data, Prediction prediction,
                        const std::vector<double>& alphas_cumprod, const TrainConfig& config,
                        const TrainOptions& options);
+
+// The training timesteps of one batch, [B, F] int64 in [0, T): with probability ptss_p (PTSS,
+// METHODS.md 6) one independent t per frame, else one t per video repeated over its frames. Images
+// (F = 1) draw one t each. `per_frame` says which branch was taken.
+struct TimestepDraw {
+  torch::Tensor t;
+  bool per_frame = false;
+};
+TimestepDraw draw_training_timesteps(int64_t batch, int64_t frames, int64_t num_timesteps, double ptss_p,
+                                     at::Generator& gen);
 
 class TrainingInterrupted : public Error {
  public:

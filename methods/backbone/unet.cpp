@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "core/error.h"
+#include "core/suggest.h"
 
 namespace vdlab {
 
@@ -248,8 +250,29 @@ torch::Tensor VideoUNetImpl::condition_embedding(const torch::Tensor& labels, co
   return {};
 }
 
-UNetOutput VideoUNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels,
-                                  const std::vector<std::string>& captions, const UNetForwardOptions& options) {
+std::vector<std::string> VideoUNetImpl::temporal_sites() const {
+  std::vector<std::string> out;
+  const int64_t levels = int64_t(config_.channel_mult.size());
+  for (int64_t l = 0; l < levels; ++l)
+    if (down_temporal_[size_t(l)]) out.push_back("down" + std::to_string(l));
+  out.push_back("mid");
+  for (int64_t l = levels - 1; l >= 0; --l)
+    if (up_temporal_[size_t(l)]) out.push_back("up" + std::to_string(l));
+  return out;
+}
+
+std::vector<std::string> VideoUNetImpl::tap_sites() const {
+  std::vector<std::string> out = {"mid"};
+  for (int64_t l = int64_t(config_.channel_mult.size()) - 1; l >= 0; --l) {
+    const std::string level = "up" + std::to_string(l);
+    for (size_t r = 0; r < up_blocks_[size_t(l)].size(); ++r) out.push_back(level + ".block" + std::to_string(r));
+    out.push_back(level);
+  }
+  return out;
+}
+
+ForwardOutput VideoUNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels,
+                                     const std::vector<std::string>& captions, const ForwardOptions& options) {
   const auto& c = config_;
   if (x.dim() != 5) throw Error("backbone: x must be [B, C, F, H, W], got " + c10::str(x.sizes()));
   const int64_t B = x.size(0), C = x.size(1), Fr = x.size(2), H = x.size(3), W = x.size(4);
@@ -273,6 +296,21 @@ UNetOutput VideoUNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t
   auto h = x.permute({0, 2, 1, 3, 4}).reshape({B * Fr, C, H, W});
   if (c.patch > 1) h = torch::pixel_unshuffle(h, c.patch);
   h = stem(h);
+  std::set<std::string> taps;
+  if (!options.taps.empty()) {
+    const auto known = tap_sites();
+    for (const auto& site : options.taps) {
+      if (std::find(known.begin(), known.end(), site) == known.end())
+        throw ConfigError("backbone: unknown feature tap '" + site + "'" + suggestion_suffix(site, known));
+      taps.insert(site);
+    }
+  }
+  ForwardOutput out;
+  auto tap = [&](const std::string& site, const torch::Tensor& feature) {  // [B*F, C, H, W] -> [B, C, F, H, W]
+    if (taps.count(site))
+      out.features[site] =
+          feature.reshape({B, Fr, feature.size(1), feature.size(2), feature.size(3)}).permute({0, 2, 1, 3, 4});
+  };
   const bool video = Fr > 1;  // temporal layers are skipped for images (F = 1): image pre-training
   auto temporal = [&](TemporalAttention& layer, const std::string& site, const torch::Tensor& in) {
     if (!layer || !video) return in;
@@ -292,16 +330,18 @@ UNetOutput VideoUNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t
   if (mid_spatial) h = mid_spatial(h);
   h = temporal(temporal_mid, "mid", h);
   h = mid2(h, emb);
+  tap("mid", h);
 
-  UNetOutput out;
   for (int64_t l = levels - 1; l >= 0; --l) {
+    const std::string level = "up" + std::to_string(l);
     h = torch::cat({h, skips[size_t(l)]}, 1);
-    for (auto& block : up_blocks_[size_t(l)]) h = block(h, emb);
+    for (size_t r = 0; r < up_blocks_[size_t(l)].size(); ++r) {
+      h = up_blocks_[size_t(l)][r](h, emb);
+      tap(level + ".block" + std::to_string(r), h);
+    }
     if (up_spatial_[size_t(l)]) h = up_spatial_[size_t(l)](h);
-    h = temporal(up_temporal_[size_t(l)], "up" + std::to_string(l), h);
-    if (options.return_features)
-      out.decoder_features.push_back(
-          h.reshape({B, Fr, h.size(1), h.size(2), h.size(3)}).permute({0, 2, 1, 3, 4}));
+    h = temporal(up_temporal_[size_t(l)], level, h);
+    tap(level, h);
     if (upsamples_[size_t(l)])
       h = upsamples_[size_t(l)](F::interpolate(
           h, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest)));

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "methods/backbone/unet_config.h"
-#include "methods/backbone/unet_types.h"
+#include "methods/backbone/capabilities.h"
 
 namespace vdlab {
 
@@ -68,9 +68,16 @@ class VideoUNetImpl : public torch::nn::Module {
   explicit VideoUNetImpl(UNetConfig config);
   // x: [B, C, F, H, W]; t: [B, F] float timesteps; labels: [B] int64 (-1 = unconditional) or undefined;
   // captions: per video or empty ("" = unconditional).
-  UNetOutput forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels,
-                     const std::vector<std::string>& captions, const UNetForwardOptions& options = {});
+  ForwardOutput forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& labels,
+                        const std::vector<std::string>& captions, const ForwardOptions& options = {});
   const UNetConfig& config() const { return config_; }
+
+  // Temporal attention layers in call order: "down0", "down1", ..., "mid", ..., "up1", "up0" (up
+  // levels numbered like down levels; 0 is the full-resolution level).
+  std::vector<std::string> temporal_sites() const;
+  // Feature taps in decoder order: "mid" (after the middle block), then per up level from the deepest
+  // "up<l>.block<r>" after each residual block and "up<l>" after the level (before upsampling).
+  std::vector<std::string> tap_sites() const;
 
   // Parameter names in a group: "all", "spatial", "temporal", "temporal_qkv".
   std::vector<std::string> parameter_names(const std::string& group) const;

@@ -1,9 +1,11 @@
 #include "methods/backbone/unet_backbone.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -13,6 +15,8 @@
 #include "methods/backbone/training.h"
 #include "methods/backbone/unet.h"
 #include "methods/schedules/noise_schedule.h"
+#include "methods/training/objective.h"
+#include "methods/training/stages.h"
 
 namespace vdlab {
 
@@ -26,13 +30,84 @@ int64_t UNetBackbone::channels() const { return module_->config().out_channels; 
 bool UNetBackbone::conditional() const { return module_->config().conditioning != "none"; }
 void UNetBackbone::to(const torch::Device& device) { module_->to(device); }
 
-UNetOutput UNetBackbone::forward_with(const torch::Tensor& x, const torch::Tensor& t, const Conditioning& cond,
-                                      const UNetForwardOptions& options) {
+torch::Tensor UNetBackbone::forward(const torch::Tensor& x, const torch::Tensor& t, const Conditioning& cond) {
+  return module_->forward(x, t, cond.labels, cond.captions).prediction;
+}
+
+std::vector<std::string> UNetBackbone::capabilities() const {
+  return {FeatureTaps::kName, TemporalAttentionControl::kName, ParameterGroups::kName, FineTuning::kName};
+}
+
+BackboneCapability* UNetBackbone::find_capability(const std::string& name) {
+  if (name == FeatureTaps::kName) return static_cast<FeatureTaps*>(this);
+  if (name == TemporalAttentionControl::kName) return static_cast<TemporalAttentionControl*>(this);
+  if (name == ParameterGroups::kName) return static_cast<ParameterGroups*>(this);
+  if (name == FineTuning::kName) return static_cast<FineTuning*>(this);
+  return nullptr;
+}
+
+ForwardOutput UNetBackbone::forward_with(const torch::Tensor& x, const torch::Tensor& t, const Conditioning& cond,
+                                         const ForwardOptions& options) {
   return module_->forward(x, t, cond.labels, cond.captions, options);
 }
 
-torch::Tensor UNetBackbone::forward(const torch::Tensor& x, const torch::Tensor& t, const Conditioning& cond) {
-  return module_->forward(x, t, cond.labels, cond.captions).prediction;
+std::vector<std::string> UNetBackbone::tap_sites() const { return module_->tap_sites(); }
+std::vector<std::string> UNetBackbone::temporal_sites() const { return module_->temporal_sites(); }
+int64_t UNetBackbone::temporal_heads() const { return module_->config().heads; }
+
+std::vector<std::string> UNetBackbone::group_names() const { return VideoUNetImpl::group_names(); }
+
+std::vector<std::pair<std::string, torch::Tensor>> UNetBackbone::named_parameters(const std::string& group) const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : module_->named_parameters())
+    if (VideoUNetImpl::in_group(item.key(), group)) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+std::vector<torch::Tensor> UNetBackbone::set_trainable(const std::vector<std::string>& groups) {
+  if (!finetune_copy_)
+    throw ConfigError("backbone '" + identity_.value("cache_key", std::string("unet")) +
+                      "': set_trainable on the shared backbone; train a clone_for_finetune() copy instead");
+  module_->set_trainable(groups);
+  std::vector<torch::Tensor> out;
+  for (auto& p : module_->parameters())
+    if (p.requires_grad()) out.push_back(p);
+  if (out.empty()) module_->eval();
+  else module_->train();
+  return out;
+}
+
+BackbonePtr UNetBackbone::clone_for_finetune() const {
+  // Building a module draws its initial weights from the global CPU generator; they are overwritten
+  // below, and the generator is put back so that a clone never shifts anyone's random draws.
+  auto generator = at::detail::getDefaultCPUGenerator();
+  torch::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    state = generator.get_state();
+  }
+  VideoUNet copy(module_->config());
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
+  const auto source_params = module_->parameters();
+  const torch::Device device = source_params.empty() ? torch::Device(torch::kCPU) : source_params.front().device();
+  copy->to(device);
+  {
+    torch::NoGradGuard guard;
+    auto src = module_->named_parameters();
+    for (auto& item : copy->named_parameters()) item.value().copy_(src[item.key()]);
+    auto src_buffers = module_->named_buffers();
+    for (auto& item : copy->named_buffers()) item.value().copy_(src_buffers[item.key()]);
+  }
+  copy->eval();
+  for (auto& p : copy->parameters()) p.set_requires_grad(false);
+  Json identity = identity_;
+  identity["finetune_copy"] = true;
+  auto clone = std::make_shared<UNetBackbone>(copy.ptr(), prediction_, schedule_, identity);
+  clone->finetune_copy_ = true;
+  return clone;
 }
 
 namespace {
@@ -44,8 +119,9 @@ const ParamSpecs& unet_params() {
       {"conditioning", "none", "none, class (the split's labels) or caption (hashed bag of words)",
        {"none", "class", "caption"}, {}},
       {"schedule", Json::object(), "training noise schedule {betas, beta_start, beta_end, num_train_timesteps}", {}, {}},
-      {"train", Json::object(), "training recipe {steps, image_pretrain_steps, batch_size, lr, ema, ptss_p, noise, ...}",
-       {}, {}},
+      {"train", Json::object(),
+       "training recipe {steps, image_pretrain_steps, batch_size, lr, ema, ptss_p, noise, loss, trainable, ...}", {},
+       {}},
       {"unet", Json::object(), "overrides of the preset's network fields (base_channels, channel_mult, ...)", {}, {}},
   };
   return specs;
@@ -74,6 +150,7 @@ Json resolve_unet_backbone_params(const Json& given, const std::string& path) {
   r["schedule"] = resolve_params(r.at("schedule"), NoiseSchedule::params(), path + ".schedule");
   NoiseSchedule::from_config(r.at("schedule"), path + ".schedule");  // validates the values
   r["train"] = resolve_params(r.at("train"), TrainConfig::params(), path + ".train");
+  r["train"]["loss"] = resolve_loss_terms(r.at("train").at("loss"), path + ".train.loss");
   TrainConfig::from_json(r.at("train"), path + ".train");
   // The network as built, so that a changed preset default changes the key too.
   Json unet = unet_config_of(r, path).to_json();
@@ -92,6 +169,62 @@ std::string unet_cache_dir(const Json& resolved, const BackboneContext& ctx) {
 
 namespace {
 
+void write_config_once(const std::string& dir, const Json& config) {
+  const std::string cfg_path = (fs::path(dir) / "config.json").string();
+  if (fs::exists(cfg_path)) return;
+  const std::string tmp = cfg_path + ".tmp-" + std::to_string(::getpid());
+  std::ofstream(tmp) << config.dump(2) << "\n";
+  fs::rename(tmp, cfg_path);
+}
+
+// What building a trained "unet" needs to train one stage.
+struct StageTraining {
+  const BackboneContext& ctx;
+  const UNetConfig& net;
+  Prediction prediction;
+  const NoiseSchedule& schedule;
+};
+
+// Trains `recipe` into `dir` from the checkpoint there (or from freshly initialised weights), and
+// writes dir/final.pt (the EMA weights) into `ema`.
+void train_into(const StageTraining& s, const TrainConfig& recipe, const std::string& dir, VideoUNet& ema) {
+  torch::manual_seed(s.ctx.seed);  // initial weights
+  VideoUNet model(s.net);
+  {
+    torch::NoGradGuard guard;
+    auto mp = model->parameters();
+    auto ep = ema->parameters();
+    for (size_t i = 0; i < mp.size(); ++i) ep[i].copy_(mp[i]);
+  }
+  TrainOptions options;
+  options.dir = dir;
+  options.device = s.ctx.device;
+  options.seed = s.ctx.seed;
+  train_unet(model, ema, *s.ctx.train_data, s.prediction, s.schedule.alphas_cumprod, recipe, options);
+  ema->to(torch::kCPU);
+  save_weights(ema, (fs::path(dir) / "final.pt").string());
+}
+
+// The image stage's folder, trained once for every recipe that shares it (its key leaves out the
+// fields only the video stage reads); its checkpoint.pt is where every video stage starts.
+std::string ensure_image_stage(const StageTraining& s, const Json& resolved, const TrainConfig& train) {
+  const Json identity = image_stage_identity(resolved, s.ctx.train_data_config, s.ctx.seed);
+  const std::string dir = (fs::path(s.ctx.cache_dir) / "backbones" / config_hash(identity)).string();
+  fs::create_directories(dir);
+  write_config_once(dir, identity);
+  const std::string done = (fs::path(dir) / "final.pt").string();
+  if (fs::exists(done)) return dir;
+  FileLock lock((fs::path(dir) / "lock").string());
+  lock.lock("training image stage " + fs::path(dir).filename().string());
+  if (fs::exists(done)) return dir;  // the process that held the lock finished it
+  TrainConfig images = train;
+  images.steps = 0;
+  log_info("backbone: training the image stage (" + std::to_string(train.image_pretrain_steps) + " steps) into " + dir);
+  VideoUNet ema(s.net);
+  train_into(s, images, dir, ema);
+  return dir;
+}
+
 BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const std::string& path) {
   Json net = resolved.at("unet");
   net["conditioning"] = resolved.at("conditioning");
@@ -109,40 +242,30 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
   const std::string dir = unet_cache_dir(resolved, ctx);
   fs::create_directories(dir);
   const std::string final_path = (fs::path(dir) / "final.pt").string();
-  {
-    const std::string cfg_path = (fs::path(dir) / "config.json").string();
-    if (!fs::exists(cfg_path)) {
-      std::ofstream(cfg_path + ".tmp") << Json{{"backbone", resolved}, {"data", ctx.train_data_config}, {"seed", ctx.seed}}
-                                              .dump(2)
-                                       << "\n";
-      fs::rename(cfg_path + ".tmp", cfg_path);
-    }
-  }
+  write_config_once(dir, Json{{"backbone", resolved}, {"data", ctx.train_data_config}, {"seed", ctx.seed}});
+  const StageTraining stage_training{ctx, ucfg, prediction, schedule};
+  const bool staged = train.image_pretrain_steps > 0 && train.steps > 0;
 
   limit_blas_threads();
   VideoUNet ema(ucfg);
   bool trained = false;
+  std::string image_stage_dir;
   if (!fs::exists(final_path)) {
     FileLock lock((fs::path(dir) / "lock").string());
     lock.lock("training backbone " + fs::path(dir).filename().string());
     if (!fs::exists(final_path)) {  // the process that held the lock may have finished it
       if (!ctx.train_data) throw ConfigError(path + ": backbone " + dir + " is not trained and no training split is given");
-      torch::manual_seed(ctx.seed);  // initial weights
-      VideoUNet model(ucfg);
-      {
-        torch::NoGradGuard guard;
-        auto mp = model->parameters();
-        auto ep = ema->parameters();
-        for (size_t i = 0; i < mp.size(); ++i) ep[i].copy_(mp[i]);
+      const std::string checkpoint = (fs::path(dir) / "checkpoint.pt").string();
+      if (staged && !fs::exists(checkpoint)) {
+        // The video stage continues from the shared image stage's full training state (weights, EMA,
+        // optimiser, step), exactly where one uninterrupted run of both stages would be.
+        image_stage_dir = ensure_image_stage(stage_training, resolved, train);
+        fs::copy_file(fs::path(image_stage_dir) / "checkpoint.pt", checkpoint + ".tmp", fs::copy_options::overwrite_existing);
+        fs::rename(checkpoint + ".tmp", checkpoint);
+        log_info("backbone: the video stage starts from the image stage " + image_stage_dir);
       }
-      TrainOptions options;
-      options.dir = dir;
-      options.device = ctx.device;
-      options.seed = ctx.seed;
       log_info("backbone: training " + resolved.at("preset").get<std::string>() + " UNet into " + dir);
-      train_unet(model, ema, *ctx.train_data, prediction, schedule.alphas_cumprod, train, options);
-      ema->to(torch::kCPU);
-      save_weights(ema, final_path);
+      train_into(stage_training, train, dir, ema);
       trained = true;
     }
   }
@@ -156,9 +279,14 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
 
   Json identity = resolved;
   identity["cache_key"] = fs::path(dir).filename().string();
+  if (staged) {
+    const std::string image_key =
+        config_hash(image_stage_identity(resolved, ctx.train_data_config, ctx.seed));
+    identity["stages"] = Json::array({Json{{"name", "images"}, {"cache_key", image_key}},
+                                      Json{{"name", "videos"}, {"cache_key", identity["cache_key"]}}});
+  }
   identity["weights_sha256"] = sha256_file(final_path);
   identity["num_classes"] = ucfg.num_classes;
-  identity["parameters"] = int64_t(0);
   int64_t count = 0;
   for (auto& p : ema->parameters()) count += p.numel();
   identity["parameters"] = count;

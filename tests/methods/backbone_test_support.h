@@ -56,4 +56,13 @@ inline UNetConfig micro_unet() {
   return c;
 }
 
+// The "unet" backbone config of micro_unet(), class-conditioned, for builder and cache tests.
+inline Json micro_backbone_config(int64_t steps) {
+  return Json{{"preset", "tiny"},
+              {"conditioning", "class"},
+              {"unet", {{"patch", 1}, {"base_channels", 8}, {"channel_mult", {1, 2}}, {"groups", 4}, {"heads", 2},
+                        {"emb_dim", 32}, {"temporal_attention", {0, 1}}}},
+              {"train", {{"steps", steps}, {"batch_size", 2}, {"checkpoint_every", 0}}}};
+}
+
 }  // namespace vdlab::testing

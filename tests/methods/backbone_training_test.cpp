@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "backbone_test_support.h"
@@ -199,13 +201,7 @@ TEST(BackboneTraining, FileLockIsExclusive) {
   EXPECT_TRUE(b.try_lock());
 }
 
-Json micro_backbone_config(int64_t steps) {
-  return Json{{"preset", "tiny"},
-              {"conditioning", "class"},
-              {"unet", {{"patch", 1}, {"base_channels", 8}, {"channel_mult", {1, 2}}, {"groups", 4}, {"heads", 2},
-                        {"emb_dim", 32}, {"temporal_attention", {0, 1}}}},
-              {"train", {{"steps", steps}, {"batch_size", 2}, {"checkpoint_every", 0}}}};
-}
+using testing::micro_backbone_config;
 
 TEST(BackboneTraining, BuilderCachesByConfigHash) {
   BackboneContext ctx;
@@ -246,6 +242,156 @@ TEST(BackboneTraining, BuilderCachesByConfigHash) {
   Json bad = micro_backbone_config(3);
   bad["train"]["stpes"] = 3;
   EXPECT_THROW(make_backbone(bad, ctx), ConfigError);
+}
+
+// ---- stages ---------------------------------------------------------------------------------------
+
+int count_lines(const std::string& path) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += line.empty() ? 0 : 1;
+  return n;
+}
+
+Json staged_config(const Json& video_stage) {
+  Json c = micro_backbone_config(2);
+  c["train"]["image_pretrain_steps"] = 3;
+  c["train"]["noise"] = Json{{"name", "ar1"}, {"rho", 0.6}};
+  for (auto it = video_stage.begin(); it != video_stage.end(); ++it) c["train"][it.key()] = it.value();
+  return c;
+}
+
+// Issue 9, done when 6: recipes that differ only in a video-stage parameter (a loss weight, PTSS p) train
+// the image stage once and share it; an image-stage parameter gives another image stage.
+TEST(BackboneTraining, VideoStageVariantsShareOneImageStage) {
+  BackboneContext ctx;
+  ctx.cache_dir = fresh_dir("stages");
+  auto data = std::make_shared<testing::MovingSquares>(4, 3, 8);
+  ctx.train_data = data;
+  ctx.train_data_config = data->describe();
+  const std::vector<Json> variants = {
+      staged_config(Json::object()),
+      staged_config(Json{{"loss", Json::array({Json{{"name", "temporal_consistency"}, {"weight", 2.0}}})}}),
+      staged_config(Json{{"ptss_p", 0.5}}),
+  };
+  std::vector<BackbonePtr> built;
+  for (const auto& v : variants) built.push_back(make_backbone(v, ctx));
+  const std::string image_key = built[0]->describe().at("stages")[0].at("cache_key");
+  std::set<std::string> final_keys;
+  for (const auto& b : built) {
+    EXPECT_EQ(b->describe().at("stages")[0].at("cache_key"), image_key);
+    EXPECT_EQ(b->describe().at("stages")[1].at("cache_key"), b->describe().at("cache_key"));
+    final_keys.insert(b->describe().at("cache_key").get<std::string>());
+    EXPECT_EQ(count_lines(ctx.cache_dir + "/backbones/" + b->describe().at("cache_key").get<std::string>() + "/runs.log"), 1);
+  }
+  EXPECT_EQ(final_keys.size(), 3u);
+  EXPECT_EQ(count_lines(ctx.cache_dir + "/backbones/" + image_key + "/runs.log"), 1);
+  // The loss term trained other weights.
+  EXPECT_NE(built[0]->describe().at("weights_sha256"), built[1]->describe().at("weights_sha256"));
+
+  // Building a variant again trains nothing.
+  make_backbone(variants[1], ctx);
+  EXPECT_EQ(count_lines(ctx.cache_dir + "/backbones/" + image_key + "/runs.log"), 1);
+  EXPECT_EQ(count_lines(ctx.cache_dir + "/backbones/" + built[1]->describe().at("cache_key").get<std::string>() +
+                        "/runs.log"),
+            1);
+  // An image-stage parameter is another image stage.
+  Json other = staged_config(Json::object());
+  other["train"]["lr"] = 5e-4;
+  EXPECT_NE(make_backbone(other, ctx)->describe().at("stages")[0].at("cache_key"), image_key);
+}
+
+// The cached image stage plus the video stage resumed from it is bitwise the run that trains both stages
+// in one go.
+TEST(BackboneTraining, StagedCacheEqualsOneUninterruptedRun) {
+  BackboneContext ctx;
+  ctx.cache_dir = fresh_dir("staged-equal");
+  auto data = std::make_shared<testing::MovingSquares>(4, 3, 8);
+  ctx.train_data = data;
+  ctx.train_data_config = data->describe();
+  ctx.seed = 2;
+  const Json config = staged_config(Json{{"ptss_p", 0.5}});
+  auto built = make_backbone(config, ctx);
+  const Json resolved = resolve_unet_backbone_params(config);
+
+  Json net = resolved.at("unet");
+  net["conditioning"] = "class";
+  net["num_classes"] = 2;
+  const UNetConfig cfgu = UNetConfig::from_json(net);
+  torch::manual_seed(ctx.seed);
+  VideoUNet model(cfgu), ema(cfgu);
+  TrainOptions o;
+  o.dir = fresh_dir("staged-equal-direct");
+  o.seed = ctx.seed;
+  train_unet(model, ema, *data, Prediction::eps, NoiseSchedule::from_config(resolved.at("schedule"), "s").alphas_cumprod,
+             TrainConfig::from_json(resolved.at("train")), o);
+  VideoUNet cached(cfgu);
+  load_weights(cached, ctx.cache_dir + "/backbones/" + built->describe().at("cache_key").get<std::string>() + "/final.pt");
+  ema->to(torch::kCPU);
+  expect_bitwise_equal(cached, ema);
+}
+
+// A video-stage step changes only the parameters of the stage's trainable groups.
+TEST(BackboneTraining, VideoStageStepChangesOnlyItsGroups) {
+  auto cfg = small_recipe();
+  cfg.image_pretrain_steps = 2;
+  cfg.steps = 3;
+  cfg.trainable = {"temporal_qkv"};
+  testing::MovingSquares data(6, 4, 8);
+  auto cfgu = testing::micro_unet();
+  torch::manual_seed(3);
+  VideoUNet model(cfgu), ema(cfgu);
+  std::map<std::string, torch::Tensor> previous;
+  int checked = 0;
+  TrainOptions o;
+  o.dir = fresh_dir("groups");
+  o.threads = 1;
+  o.after_step = [&](int64_t step, double) {
+    bool qkv_moved = false;
+    for (const auto& item : model->named_parameters()) {
+      if (step > cfg.image_pretrain_steps) {
+        const bool same = torch::equal(item.value(), previous.at(item.key()));
+        if (VideoUNetImpl::in_group(item.key(), "temporal_qkv")) {
+          qkv_moved = qkv_moved || !same;
+        } else {
+          EXPECT_TRUE(same) << "step " << step << ": " << item.key();
+        }
+      }
+      previous[item.key()] = item.value().detach().clone();
+    }
+    if (step > cfg.image_pretrain_steps) {
+      EXPECT_TRUE(qkv_moved) << "step " << step;
+      ++checked;
+    }
+  };
+  train_unet(model, ema, data, Prediction::eps, NoiseSchedule::linear().alphas_cumprod, cfg, o);
+  EXPECT_EQ(checked, 3);
+}
+
+// PTSS (METHODS.md 6): the share of batches with one timestep per frame is p (binomial tolerance).
+TEST(BackboneTraining, PtssShareOfPerFrameDrawsIsP) {
+  const int batches = 4000;
+  for (double p : {0.0, 0.2, 0.5, 1.0}) {
+    int per_frame = 0;
+    for (int i = 0; i < batches; ++i) {
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(uint64_t(i) * 7919u + 1u);
+      const TimestepDraw d = draw_training_timesteps(3, 5, 1000, p, gen);
+      ASSERT_EQ(d.t.sizes(), (std::vector<int64_t>{3, 5}));
+      ASSERT_TRUE((d.t >= 0).all().item<bool>() && (d.t < 1000).all().item<bool>());
+      const bool equal_in_each_video = (d.t == d.t.select(1, 0).unsqueeze(1)).all().item<bool>();
+      if (d.per_frame) {
+        ++per_frame;
+        EXPECT_FALSE(equal_in_each_video);  // (1e-3)^4 per video of a false alarm
+      } else {
+        EXPECT_TRUE(equal_in_each_video);
+      }
+    }
+    const double share = double(per_frame) / batches, sd = std::sqrt(p * (1 - p) / batches);
+    EXPECT_LE(std::abs(share - p), 4.5 * sd + 1e-12) << "p = " << p << ", share " << share;
+  }
+  // Images (F = 1) draw one t each whatever p.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  EXPECT_FALSE(draw_training_timesteps(4, 1, 1000, 1.0, gen).per_frame);
 }
 
 // ---- kill and resume in a child process -------------------------------------------------------

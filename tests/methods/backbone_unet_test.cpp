@@ -64,14 +64,14 @@ TEST(BackboneUNet, TemporalAttentionMixesFramesAndBiasAndGateControlIt) {
   auto t = torch::full({1, 4}, 300.0f);
   auto x2 = x.clone();
   x2.select(2, 0).add_(1.0);  // change frame 0 only
-  auto frame3 = [&](const torch::Tensor& in, const UNetForwardOptions& o) {
+  auto frame3 = [&](const torch::Tensor& in, const ForwardOptions& o) {
     return net->forward(in, t, {}, {}, o).prediction.select(2, 3);
   };
-  UNetForwardOptions plain;
+  ForwardOptions plain;
   EXPECT_GT((frame3(x2, plain) - frame3(x, plain)).abs().max().item<double>(), 1e-4);
 
   // A bias that forbids attending to other frames, or a zero gate, makes frames independent.
-  UNetForwardOptions local;
+  ForwardOptions local;
   std::vector<std::string> sites;
   local.temporal = [&](const std::string& site) {
     sites.push_back(site);
@@ -79,17 +79,18 @@ TEST(BackboneUNet, TemporalAttentionMixesFramesAndBiasAndGateControlIt) {
   };
   EXPECT_EQ((frame3(x2, local) - frame3(x, local)).abs().max().item<double>(), 0.0);
   EXPECT_EQ(sites, (std::vector<std::string>{"down0", "down1", "mid", "up1", "up0", "down0", "down1", "mid", "up1", "up0"}));
-  UNetForwardOptions gated;
+  EXPECT_EQ(net->temporal_sites(), (std::vector<std::string>{"down0", "down1", "mid", "up1", "up0"}));
+  ForwardOptions gated;
   gated.temporal = [](const std::string&) { return TemporalMod{{}, torch::zeros({1})}; };
   EXPECT_EQ((frame3(x2, gated) - frame3(x, gated)).abs().max().item<double>(), 0.0);
   // Gate only the up path: frames interact again.
-  UNetForwardOptions up_only;
+  ForwardOptions up_only;
   up_only.temporal = [](const std::string& site) {
     return TemporalMod{{}, site.rfind("up", 0) == 0 ? torch::zeros({}) : torch::ones({})};
   };
   EXPECT_GT((frame3(x2, up_only) - frame3(x, up_only)).abs().max().item<double>(), 1e-4);
   // Bad bias shape: an error naming the expected shapes.
-  UNetForwardOptions bad;
+  ForwardOptions bad;
   bad.temporal = [](const std::string&) { return TemporalMod{torch::zeros({3, 3}), {}}; };
   EXPECT_THROW(net->forward(x, t, {}, {}, bad), Error);
 }
@@ -110,15 +111,35 @@ TEST(BackboneUNet, ParameterGroupsPartitionTheNetwork) {
   EXPECT_THROW(net->parameter_names("temporl"), ConfigError);
 }
 
-TEST(BackboneUNet, DecoderFeaturesPerUpLevel) {
+TEST(BackboneUNet, DecoderFeatureTapsAtChosenBlocks) {
   auto net = random_unet(testing::micro_unet());
+  EXPECT_EQ(net->tap_sites(), (std::vector<std::string>{"mid", "up1.block0", "up1", "up0.block0", "up0"}));
   torch::NoGradGuard guard;
-  UNetForwardOptions o;
-  o.return_features = true;
-  auto out = net->forward(torch::randn({2, 3, 3, 8, 8}), torch::full({2, 3}, 100.0f), {}, {}, o);
-  ASSERT_EQ(out.decoder_features.size(), 2u);
-  EXPECT_EQ(out.decoder_features[0].sizes(), (std::vector<int64_t>{2, 16, 3, 4, 4}));
-  EXPECT_EQ(out.decoder_features[1].sizes(), (std::vector<int64_t>{2, 8, 3, 8, 8}));
+  ForwardOptions o;
+  o.taps = {"up1", "up0", "up0.block0"};
+  auto x = torch::randn({2, 3, 3, 8, 8});
+  auto t = torch::full({2, 3}, 100.0f);
+  auto out = net->forward(x, t, {}, {}, o);
+  ASSERT_EQ(out.features.size(), 3u);
+  EXPECT_EQ(out.features.at("up1").sizes(), (std::vector<int64_t>{2, 16, 3, 4, 4}));
+  EXPECT_EQ(out.features.at("up0").sizes(), (std::vector<int64_t>{2, 8, 3, 8, 8}));
+  EXPECT_EQ(out.features.at("up0.block0").sizes(), (std::vector<int64_t>{2, 8, 3, 8, 8}));
+  // Taps observe, they do not change the prediction.
+  EXPECT_TRUE(torch::equal(out.prediction, net->forward(x, t, {}, {}).prediction));
+  // Frame f of video b of a tap is that frame's feature: video 1 alone gives the same tap.
+  ForwardOptions one;
+  one.taps = {"up0"};
+  auto single = net->forward(x.slice(0, 1, 2), t.slice(0, 1, 2), {}, {}, one);
+  // (a batch of one runs other BLAS shapes: a tolerance, not bitwise)
+  EXPECT_LT((single.features.at("up0")[0] - out.features.at("up0")[1]).abs().max().item<double>(),
+            1e-5 * (1 + out.features.at("up0")[1].abs().max().item<double>()));
+  o.taps = {"up3"};
+  try {
+    net->forward(x, t, {}, {}, o);
+    FAIL() << "an unknown tap was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("up3"), std::string::npos) << e.what();
+  }
 }
 
 TEST(BackboneUNet, ClassAndCaptionConditioning) {
