@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/suggest.h"
@@ -112,10 +113,11 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
   {
     const std::string cfg_path = (fs::path(dir) / "config.json").string();
     if (!fs::exists(cfg_path)) {
-      std::ofstream(cfg_path + ".tmp") << Json{{"backbone", resolved}, {"data", ctx.train_data_config}, {"seed", ctx.seed}}
-                                              .dump(2)
-                                       << "\n";
-      fs::rename(cfg_path + ".tmp", cfg_path);
+      AtomicFile out(cfg_path);
+      std::ofstream(out.temp_path()) << Json{{"backbone", resolved}, {"data", ctx.train_data_config}, {"seed", ctx.seed}}
+                                            .dump(2)
+                                     << "\n";
+      out.commit();
     }
   }
 
