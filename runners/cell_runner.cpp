@@ -38,8 +38,10 @@ bool cell_finished(const RunOptions& o, const CellSpec& c) { return read_cell_ha
 
 struct CellRunner::Shared {
   std::map<std::string, BackbonePtr> backbones;  // by config hash of {backbone, train_dataset}
-  std::map<std::string, std::shared_ptr<VideoSet>> real_sets;  // by dataset config hash
-  std::map<std::string, std::vector<Clip>> real_clips;
+  // By dataset config hash: the split, and the same split as a set the metrics stream (read clip by
+  // clip, never held whole).
+  std::map<std::string, ClipSourcePtr> real_sources;
+  std::map<std::string, std::shared_ptr<VideoSet>> real_sets;
 };
 
 RunOptions with_defaults(RunOptions o) {
@@ -52,7 +54,7 @@ MetricContext metric_context(const RunOptions& options, std::uint64_t seed) {
   const RunOptions o = with_defaults(options);
   MetricContext ctx;
   ctx.weights_dir = o.weights_dir;
-  ctx.cache_dir = o.cache_dir + "/stats";
+  ctx.cache_dir = o.cache_dir;  // metrics place their caches under it (metrics/metric.h)
   ctx.device = o.device;
   ctx.seed = seed;
   return ctx;
@@ -101,22 +103,19 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
     const std::string dataset_key = config_hash(dataset_cfg);
     auto t = std::chrono::steady_clock::now();
     if (!shared_->real_sets.count(dataset_key)) {
-      auto source = make_dataset(dataset_cfg, "dataset");
-      auto set = std::make_shared<VideoSet>();
-      auto clips = load_all(*source);
-      if (clips.empty()) throw ConfigError("dataset: the split has no clips");
-      for (const auto& c : clips) {
-        set->videos.push_back(c.video);
-        set->captions.push_back(c.caption);
-      }
+      ClipSourcePtr source = make_dataset(dataset_cfg, "dataset");
+      if (source->size() == 0) throw ConfigError("dataset: the split has no clips");
+      auto set = std::make_shared<VideoSet>(
+          VideoSet::streamed(source->size(), [source](std::size_t i) { return source->get(i).video; }));
       set->content_hash = source->content_hash();
       set->source = dataset_cfg;
       shared_->real_sets[dataset_key] = set;
-      shared_->real_clips[dataset_key] = std::move(clips);
+      shared_->real_sources[dataset_key] = source;
     }
     const VideoSet& real = *shared_->real_sets.at(dataset_key);
-    const std::vector<Clip>& clips = shared_->real_clips.at(dataset_key);
+    const ClipSource& split = *shared_->real_sources.at(dataset_key);
     record.provenance["dataset_content_hash"] = real.content_hash;
+    if (!split.skipped_items().empty()) record.provenance["dataset_skipped"] = split.skipped_items();
     record.timings["load_data_s"] = seconds_since(t);
 
     // The backbone (trained once per config, cached on disk by the backbone itself).
@@ -129,7 +128,7 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
       ctx.device = options_.device;
       ctx.train_data_config = cell.config.at("train_dataset");
       if (backbone_trains(cell.config.at("backbone"))) ctx.train_data = make_dataset(ctx.train_data_config, "train_dataset");
-      ctx.seed = 0;  // the backbone is shared by every seed of the sweep; its own config carries a seed
+      ctx.seed = 0;  // the backbone is shared by every seed of the sweep: always trained with seed 0
       BackbonePtr backbone = backbone_registry().make_resolved(cell.config.at("backbone"), "backbone")(ctx);
       backbone->to(torch::Device(options_.device));
       shared_->backbones[backbone_key] = backbone;
@@ -142,15 +141,16 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
     t = std::chrono::steady_clock::now();
     const Json& gen = cell.config.at("generate");
     GenerateRequest request;
-    request.count = gen.at("count").get<int64_t>() > 0 ? gen.at("count").get<int64_t>() : int64_t(clips.size());
-    request.frames = clips[0].video.frames;
-    request.height = clips[0].video.height;
-    request.width = clips[0].video.width;
+    request.count = gen.at("count").get<int64_t>() > 0 ? gen.at("count").get<int64_t>() : int64_t(split.size());
+    const Video first = split.get(0).video;
+    request.frames = first.frames;
+    request.height = first.height;
+    request.width = first.width;
     request.batch_size = gen.at("batch_size").get<int64_t>();
     request.seed = cell.seed;
     request.device = options_.device;
     for (int64_t i = 0; i < request.count; ++i) {
-      const Clip& c = clips[std::size_t(i) % clips.size()];
+      const Clip c = split.get(std::size_t(i) % split.size());
       if (gen.at("conditional").get<bool>()) {
         request.labels.push_back(c.label);
         request.captions.push_back(c.caption);
@@ -169,6 +169,7 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
     record.timings["generate_s"] = seconds_since(t);
     record.stats = generated.stats;
     record.stats["nfe"] = generated.nfe;
+    record.stats["dataset_skipped_count"] = split.skipped_items().size();  // unreadable clips (on_error: skip)
 
     // Non-finite output is a model failure: name the cell and the count, keep going with the rest.
     const auto finite = torch::isfinite(generated.videos).flatten(1).all(1);
@@ -178,8 +179,13 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
       throw NumericError("the model produced non-finite values in every generated video (" + std::to_string(bad) + ")");
     if (bad > 0) log_warn(cell.id + ": " + std::to_string(bad) + " generated videos contain NaN or Inf");
 
-    VideoSet fake;
-    fake.videos = tensor_to_videos(torch::nan_to_num(generated.videos, 0.0, 1.0, -1.0));
+    // Quantised one video at a time as the metrics read them; stability also sees which raw videos held
+    // NaN or Inf (the pixels are replaced before quantising, which would hide them).
+    const torch::Tensor clean = generated.videos.nan_to_num_(0.0, 1.0, -1.0);  // in place: no second copy
+    VideoSet fake = VideoSet::streamed(std::size_t(clean.size(0)), [clean](std::size_t i) {
+      return tensor_to_videos(clean.slice(0, int64_t(i), int64_t(i) + 1))[0];
+    });
+    for (int64_t i = 0; i < finite.size(0); ++i) fake.non_finite.push_back(!finite[i].item<bool>());
     fake.captions = request.captions;
     fake.source = {{"cell", cell.id}};
     fake.content_hash = cell.hash;
@@ -199,7 +205,7 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
     record.timings["metrics_s"] = seconds_since(t);
     record.timings["total_s"] = seconds_since(t0);
     if (gen.at("save_samples").get<bool>()) {
-      record.samples = std::move(fake.videos);
+      record.samples = tensor_to_videos(clean);
       record.captions = fake.captions;
     }
     write_cell(record, path);
