@@ -15,10 +15,13 @@ namespace vdlab {
 
 namespace fs = std::filesystem;
 
-AtomicFile::AtomicFile(std::string final_path) : final_(std::move(final_path)) {
+AtomicFile::AtomicFile(std::string final_path) : AtomicFile(std::move(final_path), false) {}
+
+AtomicFile::AtomicFile(std::string final_path, bool keep_extension) : final_(std::move(final_path)) {
   // Host and pid keep two writers (which must not happen, but may after a requeue) from sharing a temp
   // name, and let a later run tell a dead writer's leftovers from a live writer's file.
   temp_ = final_ + temp_marker() + std::to_string(::getpid());
+  if (keep_extension) temp_ += fs::path(final_).extension().string();
   const fs::path parent = fs::path(final_).parent_path();
   if (!parent.empty()) fs::create_directories(parent);
 }

@@ -9,6 +9,9 @@ namespace vdlab {
 class AtomicFile {
  public:
   explicit AtomicFile(std::string final_path);
+  // With keep_extension, the temp name ends in the final path's extension ("<final>.tmp-<host>-<pid>.mp4"),
+  // for writers that choose the format by the file name (OpenCV's video and image writers).
+  AtomicFile(std::string final_path, bool keep_extension);
   ~AtomicFile();  // removes the temp file unless committed
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;

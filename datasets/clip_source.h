@@ -18,6 +18,8 @@ class ClipSource {
   virtual Clip get(std::size_t index) const = 0;
   // Class names by label index (empty when the dataset has no classes).
   virtual std::vector<std::string> class_names() const { return {}; }
+  // Items of the split left out because they could not be read (on_error: skip): [{id, reason}, ...].
+  virtual Json skipped_items() const { return Json::array(); }
   // What the split is, for provenance: the resolved dataset config.
   virtual Json describe() const = 0;
   // SHA-256 of the split's content. The default hashes every clip's pixels, caption and label; a
@@ -35,7 +37,7 @@ void register_builtin_datasets();
 // The dataset named by `config.name`, with its parameters resolved; `path` names the field in errors.
 ClipSourcePtr make_dataset(const Json& config, const std::string& path = "dataset");
 
-// Every clip of a source (for small splits; metrics stream clip by clip instead).
+// Every clip of a source (for small splits; metrics stream clip by clip instead, metrics/metric.h).
 std::vector<Clip> load_all(const ClipSource& source, std::size_t limit = SIZE_MAX);
 
 }  // namespace vdlab

@@ -56,6 +56,9 @@ class VideoFolder : public ClipSource {
     if (limit > 0 && int(files.size()) > limit) files.resize(std::size_t(limit));
     // Probe every file now, so a bad one is reported before any work and indices stay stable.
     const int needed = options_.start + (options_.frames - 1) * options_.stride + 1;
+    // With on_error: skip every file is decoded once here: a truncated file opens and reports its full
+    // frame count, and only decoding shows the damage. Without it the cheap probe catches unopenable and
+    // short files, and a file that fails to decode later is an error naming it (get()).
     for (const auto& rel : files) {
       const std::string path = (fs::path(root_) / rel).string();
       std::string problem;
@@ -63,28 +66,39 @@ class VideoFolder : public ClipSource {
         const int n = count_frames(path);
         if (n > 0 && n < needed)
           problem = path + ": has " + std::to_string(n) + " frames, a clip needs " + std::to_string(needed);
+        else if (skip_bad)
+          (void)read_video(path, options_);
       } catch (const IoError& e) {
         problem = e.what();
       }
       if (!problem.empty()) {
         if (!skip_bad) throw IoError(problem + " (set dataset.on_error: skip to leave such files out)");
         log_warn("video-folder: skipping " + problem);
+        skipped_.push_back({{"id", rel}, {"reason", problem}});
         continue;
       }
       items_.push_back(rel);
     }
+    if (!skipped_.empty())
+      log_warn("video-folder: " + std::to_string(skipped_.size()) + " of " + std::to_string(files.size()) +
+               " videos of split '" + split_ + "' skipped (on_error: skip)");
     if (items_.empty()) throw IoError(p.field("root") + ": " + root_ + ": no usable videos for split '" + split_ + "'");
   }
 
   std::size_t size() const override { return items_.size(); }
   std::vector<std::string> class_names() const override { return classes_; }
+  Json skipped_items() const override { return skipped_; }
   Json describe() const override { return config_; }
 
   Clip get(std::size_t index) const override {
     const std::string& rel = items_.at(index);
     Clip c;
     c.id = rel;
-    c.video = read_video((fs::path(root_) / rel).string(), options_);
+    try {
+      c.video = read_video((fs::path(root_) / rel).string(), options_);
+    } catch (const IoError& e) {
+      throw IoError(std::string(e.what()) + " (set dataset.on_error: skip to leave such files out)");
+    }
     const std::string cls = fs::path(rel).parent_path().filename().string();
     auto it = std::find(classes_.begin(), classes_.end(), cls);
     c.label = it == classes_.end() ? -1 : int(it - classes_.begin());
@@ -145,6 +159,7 @@ class VideoFolder : public ClipSource {
   std::string root_, split_;
   ReadOptions options_;
   std::vector<std::string> classes_, items_;
+  Json skipped_ = Json::array();  // [{id, reason}] left out by on_error: skip
 };
 
 }  // namespace

@@ -10,8 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <unistd.h>
-
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace vdlab {
@@ -78,12 +77,11 @@ Video read_video(const std::string& path, const ReadOptions& o) {
   return v;
 }
 
-void write_video(const Video& video, const std::string& path, double fps) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + std::filesystem::path(path).extension().string();
+void encode_video(const Video& video, const std::string& path, double fps) {
   cv::VideoWriter writer;
   const cv::Size size(video.width, video.height);
-  if (!writer.open(tmp, cv::VideoWriter::fourcc('a', 'v', 'c', '1'), fps, size) &&
-      !writer.open(tmp, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size))
+  if (!writer.open(path, cv::VideoWriter::fourcc('a', 'v', 'c', '1'), fps, size) &&
+      !writer.open(path, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size))
     throw IoError(path + ": cannot open a video writer");
   cv::Mat bgr;
   for (int f = 0; f < video.frames; ++f) {
@@ -92,27 +90,57 @@ void write_video(const Video& video, const std::string& path, double fps) {
     writer.write(bgr);
   }
   writer.release();
-  std::filesystem::rename(tmp, path);
 }
 
-void write_contact_sheet(const std::vector<Video>& videos, const std::string& path, int max_frames, int scale) {
+void write_video(const Video& video, const std::string& path, double fps) {
+  AtomicFile out(path, true);
+  encode_video(video, out.temp_path(), fps);
+  out.commit();
+}
+
+void encode_contact_sheet(const std::vector<Video>& videos, const std::string& path, int max_frames, int scale,
+                          const std::vector<std::string>& row_labels) {
   if (videos.empty()) throw Error("write_contact_sheet: no videos");
+  if (!row_labels.empty() && row_labels.size() != videos.size())
+    throw Error("write_contact_sheet: " + std::to_string(row_labels.size()) + " row labels for " +
+                std::to_string(videos.size()) + " videos");
   const int h = videos[0].height * scale, w = videos[0].width * scale, gap = 2;
   const int columns = std::min(videos[0].frames, max_frames);
-  cv::Mat sheet(int(videos.size()) * (h + gap) + gap, columns * (w + gap) + gap, CV_8UC3, cv::Scalar(255, 255, 255));
+  // The label band: wide enough for the longest label at a scale that fits the row height.
+  const int font = cv::FONT_HERSHEY_SIMPLEX;
+  const double font_scale = std::clamp(h / 40.0, 0.35, 0.8);
+  int label_width = 0;
+  for (const auto& label : row_labels) {
+    int baseline = 0;
+    label_width = std::max(label_width, cv::getTextSize(label, font, font_scale, 1, &baseline).width + 8);
+  }
+  cv::Mat sheet(int(videos.size()) * (h + gap) + gap, label_width + columns * (w + gap) + gap, CV_8UC3,
+                cv::Scalar(255, 255, 255));
   for (std::size_t r = 0; r < videos.size(); ++r) {
     const Video& v = videos[r];
+    const int top = gap + int(r) * (h + gap);
+    if (!row_labels.empty()) {
+      int baseline = 0;
+      const cv::Size text = cv::getTextSize(row_labels[r], font, font_scale, 1, &baseline);
+      cv::putText(sheet, row_labels[r], cv::Point(4, top + (h + text.height) / 2), font, font_scale,
+                  cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    }
     for (int c = 0; c < columns; ++c) {
       const int f = columns == 1 ? 0 : int(std::lround(double(c) * (v.frames - 1) / (columns - 1)));
       cv::Mat rgb(v.height, v.width, CV_8UC3, const_cast<std::uint8_t*>(v.frame(f))), bgr, big;
       cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
       cv::resize(bgr, big, cv::Size(w, h), 0, 0, cv::INTER_NEAREST);
-      big.copyTo(sheet(cv::Rect(gap + c * (w + gap), gap + int(r) * (h + gap), w, h)));
+      big.copyTo(sheet(cv::Rect(label_width + gap + c * (w + gap), top, w, h)));
     }
   }
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + ".png";
-  if (!cv::imwrite(tmp, sheet)) throw IoError(path + ": cannot write image");
-  std::filesystem::rename(tmp, path);
+  if (!cv::imwrite(path, sheet)) throw IoError(path + ": cannot write image");
+}
+
+void write_contact_sheet(const std::vector<Video>& videos, const std::string& path, int max_frames, int scale,
+                         const std::vector<std::string>& row_labels) {
+  AtomicFile out(path, true);
+  encode_contact_sheet(videos, out.temp_path(), max_frames, scale, row_labels);
+  out.commit();
 }
 
 }  // namespace vdlab

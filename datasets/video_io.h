@@ -23,7 +23,15 @@ int count_frames(const std::string& path);
 // H.264 mp4 when the FFmpeg build has it, else MPEG-4 part 2. Written atomically.
 void write_video(const Video& video, const std::string& path, double fps = 8.0);
 // Rows = videos, columns = frames (at most max_frames, evenly spaced), each frame scaled by `scale`.
+// With row_labels (one per video), each row starts with its label written on a white band. Written
+// atomically (PNG).
 void write_contact_sheet(const std::vector<Video>& videos, const std::string& path, int max_frames = 16,
-                         int scale = 2);
+                         int scale = 2, const std::vector<std::string>& row_labels = {});
+
+// The same, written exactly to `path` (its extension picks the format): for callers that stage several
+// files under temp names and commit them together (core/atomic_file.h).
+void encode_video(const Video& video, const std::string& path, double fps = 8.0);
+void encode_contact_sheet(const std::vector<Video>& videos, const std::string& path, int max_frames = 16,
+                          int scale = 2, const std::vector<std::string>& row_labels = {});
 
 }  // namespace vdlab

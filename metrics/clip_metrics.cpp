@@ -25,15 +25,16 @@ double dot(const float* a, const float* b, int n) {
   return s;
 }
 
-std::string convention_suffix(double scale, bool clamp) {
-  std::string s;
+// The key's parts: the extractor, then the conventions that change the numbers.
+std::vector<std::string> convention_parts(const std::string& extractor, double scale, bool clamp) {
+  std::vector<std::string> parts{extractor};
   if (scale != 1.0) {
     std::ostringstream o;
-    o << "/x" << scale;
-    s += o.str();
+    o << "x" << scale;
+    parts.push_back(o.str());
   }
-  if (clamp) s += "/clamped";
-  return s;
+  if (clamp) parts.push_back("clamped");
+  return parts;
 }
 
 MetricValue skipped(const std::string& key, const std::string& reason, Json protocol) {
@@ -101,11 +102,11 @@ class ClipSimMetric : public Metric {
         tiny_train_(p.at("tiny_train")) {}
 
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
-    const std::string key = "clip_sim[" + extractor_ + convention_suffix(scale_, clamp_) + "]";
+    const std::string key = metric_key("clip_sim", convention_parts(extractor_, scale_, clamp_));
     Json protocol{{"metric", "clip_sim"}, {"scale", scale_}, {"clamp", clamp_},
                   {"aggregate", "mean over frames, then over videos, of cos(frame, caption)"},
                   {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
-    if (fake.captions.size() != fake.videos.size() ||
+    if (fake.captions.size() != fake.size() ||
         std::any_of(fake.captions.begin(), fake.captions.end(), [](const std::string& c) { return c.empty(); }))
       return {skipped(key, "the generated videos do not all have captions", protocol)};
     std::string reason;
@@ -125,16 +126,16 @@ class ClipSimMetric : public Metric {
     v.key = key;
     v.higher_is_better = true;
     double total = 0;
-    for (std::size_t i = 0; i < fake.videos.size(); ++i) {
-      const Features img = ex->clip_image_embeddings(fake.videos[i]);
+    fake.for_each([&](std::size_t i, const Video& video) {
+      const Features img = ex->clip_image_embeddings(video);
       if (img.cols != text.cols) throw ExtractorError(ex->info().path + ": image and text embeddings differ in size");
       double s = 0;
       for (int f = 0; f < img.rows; ++f) s += finish(dot(img.row(f), text.row(int(i)), img.cols), scale_, clamp_);
       v.per_sample.push_back(s / img.rows);
       total += v.per_sample.back();
-    }
-    v.value = total / double(fake.videos.size());
-    protocol["n_fake"] = fake.videos.size();
+    });
+    v.value = total / double(fake.size());
+    protocol["n_fake"] = fake.size();
     v.protocol = protocol;
     return {v};
   }
@@ -155,7 +156,7 @@ class FrameConsistencyMetric : public Metric {
         tiny_train_(p.at("tiny_train")) {}
 
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
-    const std::string key = "fc[" + extractor_ + convention_suffix(scale_, clamp_) + "]";
+    const std::string key = metric_key("fc", convention_parts(extractor_, scale_, clamp_));
     Json protocol{{"metric", "fc"}, {"scale", scale_}, {"clamp", clamp_},
                   {"aggregate", "mean over consecutive frame pairs, then over videos, of cos(frame f, frame f+1)"},
                   {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
@@ -167,18 +168,20 @@ class FrameConsistencyMetric : public Metric {
     MetricValue v;
     v.key = key;
     v.higher_is_better = true;
+    if (fake.empty()) return {skipped(key, "an empty video set", protocol)};
     double total = 0;
-    for (const Video& video : fake.videos) {
-      if (video.frames < 2) return {skipped(key, "a generated video has fewer than 2 frames", protocol)};
+    bool too_short = false;
+    fake.for_each([&](std::size_t, const Video& video) {
+      if (too_short || (too_short = video.frames < 2)) return;
       const Features img = ex->clip_image_embeddings(video);
       double s = 0;
       for (int f = 0; f + 1 < img.rows; ++f) s += finish(dot(img.row(f), img.row(f + 1), img.cols), scale_, clamp_);
       v.per_sample.push_back(s / (img.rows - 1));
       total += v.per_sample.back();
-    }
-    if (fake.videos.empty()) return {skipped(key, "an empty video set", protocol)};
-    v.value = total / double(fake.videos.size());
-    protocol["n_fake"] = fake.videos.size();
+    });
+    if (too_short) return {skipped(key, "a generated video has fewer than 2 frames", protocol)};
+    v.value = total / double(fake.size());
+    protocol["n_fake"] = fake.size();
     v.protocol = protocol;
     return {v};
   }

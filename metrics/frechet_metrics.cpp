@@ -3,7 +3,9 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <stdexcept>
 
+#include "core/file_name.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "metrics/builtin_metrics.h"
@@ -18,11 +20,11 @@ namespace vdlab {
 std::string video_set_hash(const VideoSet& set) {
   if (!set.content_hash.empty()) return set.content_hash;
   Sha256 h;
-  for (const Video& v : set.videos) {
+  set.for_each([&](std::size_t, const Video& v) {
     const int dims[3] = {v.frames, v.height, v.width};
     h.update(dims, sizeof dims);
     h.update(v.data.data(), v.data.size());
-  }
+  });
   return h.hex();
 }
 
@@ -37,13 +39,6 @@ std::string find_standard_extractor(const std::string& weights_dir, const std::s
 }
 
 namespace {
-
-std::string file_safe(const std::string& key) {
-  std::string s = key;
-  for (char& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
-  return s;
-}
 
 MetricValue skipped_value(const std::string& key, const std::string& reason, Json protocol, bool higher_is_better) {
   MetricValue v;
@@ -95,7 +90,7 @@ void note_training_domain(const std::string& name, const Json& tiny_train, const
 // The reference set's statistics: from the cache when every key matches, else computed and stored.
 FeatureStats reference_stats(const StatsKey& key, const MetricContext& ctx, const std::function<FeatureStats()>& compute,
                              Json& protocol) {
-  StatsCache cache(ctx.cache_dir);
+  StatsCache cache(reference_stats_dir(ctx.cache_dir));
   if (auto cached = cache.load(key)) {
     protocol["reference_stats"] = "cached";
     protocol["reference_stats_file"] = cache.path(key);
@@ -131,13 +126,11 @@ void append_features(Features& all, const Features& part) {
   all.rows += part.rows;
 }
 
-Json set_shape(const VideoSet& s) {
-  long frames = 0;
-  for (const Video& v : s.videos) frames += v.frames;
-  Json j{{"videos", s.videos.size()}, {"frames_total", frames}};
-  if (!s.videos.empty())
-    j.update(Json{{"frames", s.videos[0].frames}, {"height", s.videos[0].height}, {"width", s.videos[0].width}});
-  return j;
+// What a protocol records about a set: the shape of every video the metric read; a reference set whose
+// statistics came from the cache was not read again, and only its size is known.
+Json set_shape(const VideoSet& s, const ShapeTally& seen) {
+  if (seen.videos() > 0) return seen.to_json();
+  return {{"videos", s.size()}, {"shapes", "not read (reference statistics from the cache)"}};
 }
 
 void fill_result(MetricValue& v, const FrechetResult& r, Json& protocol) {
@@ -151,11 +144,12 @@ void fill_result(MetricValue& v, const FrechetResult& r, Json& protocol) {
 
 // The end every Fréchet metric shares: the sets' shapes and counts into the protocol, the distance,
 // and the generated set's features stored with the cell. `unit` names what was counted.
-MetricValue frechet_value(const std::string& key, const VideoSet& real, const VideoSet& fake, const FeatureStats& ref,
+MetricValue frechet_value(const std::string& key, const VideoSet& real, const ShapeTally& real_seen,
+                          const VideoSet& fake, const ShapeTally& fake_seen, const FeatureStats& ref,
                           const FeatureStats& gen, CovarianceEstimator estimator, const std::string& unit,
                           const Features& generated, const MetricContext& ctx, Json& protocol) {
-  protocol["real"] = set_shape(real);
-  protocol["fake"] = set_shape(fake);
+  protocol["real"] = set_shape(real, real_seen);
+  protocol["fake"] = set_shape(fake, fake_seen);
   protocol["n_real_" + unit] = ref.count();
   protocol["n_fake_" + unit] = gen.count();
   protocol["feature_dim"] = gen.dim();
@@ -179,8 +173,9 @@ class FidMetric : public Metric {
   }
 
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
-    const std::string key =
-        "fid[" + extractor_ + (estimator_ == CovarianceEstimator::unbiased ? "" : "/" + to_string(estimator_)) + "]";
+    std::vector<std::string> parts{extractor_};
+    if (estimator_ != CovarianceEstimator::unbiased) parts.push_back(to_string(estimator_));
+    const std::string key = metric_key("fid", parts);
     Json protocol{{"metric", "fid"}, {"protocol", "per-frame"}, {"estimator", to_string(estimator_)},
                   {"input", "uint8 frames, NCHW, [0, 255]"}};
     std::string reason;
@@ -188,24 +183,29 @@ class FidMetric : public Metric {
     if (!ex) return {skipped_value(key, reason, protocol, false)};
     protocol["extractor"] = ex->info().to_json();
     note_training_domain(extractor_, tiny_train_, real, protocol);
-    if (real.videos.empty() || fake.videos.empty())
-      return {skipped_value(key, "an empty video set", protocol, false)};
+    if (real.empty() || fake.empty()) return {skipped_value(key, "an empty video set", protocol, false)};
 
+    // Video by video: memory holds one video and the running statistics, whatever the set's size.
+    ShapeTally real_seen, fake_seen;
     const StatsKey sk{video_set_hash(real), Json{{"metric", "fid"}, {"frames", "all"}, {"input", "uint8"}},
                       ex->info().sha256};
     const FeatureStats ref = reference_stats(sk, ctx, [&] {
       FeatureStats s;
-      for (const Video& v : real.videos) add_features(s, ex->frame_features(v, batch_));
+      real.for_each([&](std::size_t, const Video& v) {
+        real_seen.add(v);
+        add_features(s, ex->frame_features(v, batch_));
+      });
       return s;
     }, protocol);
     FeatureStats gen;
     Features all;
-    for (const Video& v : fake.videos) {
+    fake.for_each([&](std::size_t, const Video& v) {
+      fake_seen.add(v);
       const Features f = ex->frame_features(v, batch_);
       add_features(gen, f);
       if (!ctx.features_dir.empty()) append_features(all, f);
-    }
-    return {frechet_value(key, real, fake, ref, gen, estimator_, "vectors", all, ctx, protocol)};
+    });
+    return {frechet_value(key, real, real_seen, fake, fake_seen, ref, gen, estimator_, "vectors", all, ctx, protocol)};
   }
 
  private:
@@ -231,11 +231,11 @@ class FvdMetric : public Metric {
   }
 
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
-    std::string key = "fvd[" + extractor_;
-    if (protocol_ != "stylegan-v") key += "/" + protocol_;
-    if (frames_ != 16) key += "/f" + std::to_string(frames_);
-    if (estimator_ != default_estimator_) key += "/" + to_string(estimator_);
-    key += "]";
+    std::vector<std::string> parts{extractor_};
+    if (protocol_ != "stylegan-v") parts.push_back(protocol_);
+    if (frames_ != 16) parts.push_back("f" + std::to_string(frames_));
+    if (estimator_ != default_estimator_) parts.push_back(to_string(estimator_));
+    const std::string key = metric_key("fvd", parts);
     const bool stylegan = protocol_ == "stylegan-v";
     Json protocol{{"metric", "fvd"},     {"protocol", protocol_}, {"estimator", to_string(estimator_)},
                   {"frames", frames_},   {"stride", 1},
@@ -248,58 +248,65 @@ class FvdMetric : public Metric {
     if (!ex) return {skipped_value(key, reason, protocol, false)};
     protocol["extractor"] = ex->info().to_json();
     note_training_domain(extractor_, tiny_train_, real, protocol);
-    for (const VideoSet* s : {&real, &fake}) {
-      if (s->videos.empty()) return {skipped_value(key, "an empty video set", protocol, false)};
-      for (const Video& v : s->videos)
-        if (v.frames < frames_)
-          return {skipped_value(key,
-                                std::string(s == &real ? "a real" : "a generated") + " video has " +
-                                    std::to_string(v.frames) + " frames; the protocol needs " + std::to_string(frames_),
-                                protocol, false)};
-    }
+    if (real.empty() || fake.empty()) return {skipped_value(key, "an empty video set", protocol, false)};
     const VideoInput input = stylegan ? VideoInput::raw_0_255 : VideoInput::center_crop_224;
     Json stats_protocol{{"metric", "fvd"}, {"protocol", protocol_}, {"frames", frames_}};
     if (stylegan) stats_protocol["seed"] = ctx.seed;
     const StatsKey sk{video_set_hash(real), stats_protocol, ex->info().sha256};
-    const FeatureStats ref = reference_stats(sk, ctx, [&] {
-      std::vector<int> offsets;
-      std::mt19937_64 rng(ctx.seed ^ 0xF7Dull);
-      for (const Video& v : real.videos)
-        offsets.push_back(stylegan ? std::uniform_int_distribution<int>(0, v.frames - frames_)(rng) : 0);
-      FeatureStats s;
-      features_of(*ex, real, offsets, input, [&](const Features& f) { add_features(s, f); });
-      return s;
-    }, protocol);
-    FeatureStats gen;
-    Features all;
-    features_of(*ex, fake, std::vector<int>(fake.videos.size(), 0), input, [&](const Features& f) {
-      add_features(gen, f);
-      if (!ctx.features_dir.empty()) append_features(all, f);
-    });
-    return {frechet_value(key, real, fake, ref, gen, estimator_, "clips", all, ctx, protocol)};
+    ShapeTally real_seen, fake_seen;
+    try {
+      const FeatureStats ref = reference_stats(sk, ctx, [&] {
+        // Offsets are drawn clip by clip in index order, as the batches arrive.
+        std::mt19937_64 rng(ctx.seed ^ 0xF7Dull);
+        FeatureStats s;
+        features_of(*ex, real, "a real", input, real_seen, [&](const Video& v) {
+          return stylegan ? std::uniform_int_distribution<int>(0, v.frames - frames_)(rng) : 0;
+        }, [&](const Features& f) { add_features(s, f); });
+        return s;
+      }, protocol);
+      FeatureStats gen;
+      Features all;
+      features_of(*ex, fake, "a generated", input, fake_seen, [](const Video&) { return 0; }, [&](const Features& f) {
+        add_features(gen, f);
+        if (!ctx.features_dir.empty()) append_features(all, f);
+      });
+      return {frechet_value(key, real, real_seen, fake, fake_seen, ref, gen, estimator_, "clips", all, ctx, protocol)};
+    } catch (const TooShort& e) {
+      return {skipped_value(key, e.what(), protocol, false)};
+    }
   }
 
  private:
-  // Batches of clips of one shape each.
-  void features_of(const Extractor& ex, const VideoSet& set, const std::vector<int>& offsets, VideoInput input,
+  struct TooShort : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+
+  // The set's clip features, streamed: batches of at most batch_ videos (split further where the shape
+  // changes), each read, featured and freed before the next. Throws TooShort naming the first video with
+  // fewer frames than the protocol needs.
+  void features_of(const Extractor& ex, const VideoSet& set, const std::string& which, VideoInput input,
+                   ShapeTally& seen, const std::function<int(const Video&)>& offset_of,
                    const std::function<void(const Features&)>& sink) const {
-    std::vector<const Video*> batch;
-    std::vector<int> first;
-    auto flush = [&] {
-      if (batch.empty()) return;
-      sink(ex.clip_features(batch, first, frames_, input));
-      batch.clear();
-      first.clear();
-    };
-    for (std::size_t i = 0; i < set.videos.size(); ++i) {
-      const Video& v = set.videos[i];
-      if (!batch.empty() && (batch.size() >= std::size_t(batch_) || v.height != batch[0]->height ||
-                             v.width != batch[0]->width))
-        flush();
-      batch.push_back(&v);
-      first.push_back(offsets[i]);
-    }
-    flush();
+    set.for_each_batch(std::size_t(batch_), [&](std::size_t, const std::vector<const Video*>& videos) {
+      std::vector<const Video*> batch;
+      std::vector<int> first;
+      auto flush = [&] {
+        if (batch.empty()) return;
+        sink(ex.clip_features(batch, first, frames_, input));
+        batch.clear();
+        first.clear();
+      };
+      for (const Video* v : videos) {
+        if (v->frames < frames_)
+          throw TooShort(which + " video has " + std::to_string(v->frames) + " frames; the protocol needs " +
+                         std::to_string(frames_));
+        seen.add(*v);
+        if (!batch.empty() && (v->height != batch[0]->height || v->width != batch[0]->width)) flush();
+        batch.push_back(v);
+        first.push_back(offset_of(*v));
+      }
+      flush();
+    });
   }
 
   std::string extractor_, protocol_;
@@ -322,7 +329,7 @@ void register_frechet_metrics(MetricRegistry& r) {
           {"tiny_train", Json::object(), "training overrides for tiny-inception (steps, clips, batch, lr, seed)"}},
          [](const Params& p) -> MetricPtr { return std::make_shared<FidMetric>(p); }});
   r.add({"fvd",
-         "Frechet video distance over 16-frame clips; key fvd[<extractor>(/center-crop)]",
+         "Frechet video distance over 16-frame clips; key fvd[<extractor>(,center-crop)]",
          {{"extractor", "i3d", "i3d (i3d_torchscript.pt in the weights folder) or tiny-i3d (trained by vdlab)",
            {"i3d", "tiny-i3d"}},
           {"protocol", "stylegan-v", "stylegan-v (uint8, module resizes, random real offsets, biased) or center-crop",

@@ -35,7 +35,8 @@ double motion_dynamics(const std::vector<double>& variant, const std::vector<dou
 // Stability thresholds (documented in METRICS.md's terms): a frame is saturated when more than
 // `saturated_fraction` of its values are exactly 0 or 255, collapsed when the standard deviation of
 // its values (0..255 scale) is below `collapse_std`. Videos are uint8, so non-finite values cannot
-// reach here: the method that converts its samples reports those.
+// reach here: whoever quantises a model's output records them (VideoSet::non_finite), and the
+// stability metric counts such a video as unstable.
 struct StabilityThresholds {
   double saturated_fraction = 0.98;
   double collapse_std = 1.0;

@@ -26,14 +26,14 @@ class MotionMagnitudeMetric : public Metric {
  public:
   explicit MotionMagnitudeMetric(const Params&) {}
   std::vector<MetricValue> compute(const VideoSet&, const VideoSet& fake, MetricContext&) override {
-    if (fake.videos.empty()) return {empty_set("mm")};
+    if (fake.empty()) return {empty_set("mm")};
     MetricValue v;
     v.key = "mm";
     v.higher_is_better = true;  // more motion; read against the real set and the baseline
-    for (const Video& video : fake.videos) v.per_sample.push_back(motion_magnitude(video));
+    fake.for_each([&](std::size_t, const Video& video) { v.per_sample.push_back(motion_magnitude(video)); });
     v.value = mean(v.per_sample);
     v.protocol = {{"metric", "mm"}, {"definition", "mean |I(f+1) - I(f)| over pixels, channels, pairs; pixels in [0, 1]"},
-                  {"n_fake", fake.videos.size()}};
+                  {"n_fake", fake.size()}};
     return {v};
   }
 };
@@ -42,21 +42,21 @@ class FlowMotionMetric : public Metric {
  public:
   explicit FlowMotionMetric(const Params& p) : baseline_(p.get<std::string>("baseline")) {}
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext&) override {
-    if (fake.videos.empty()) return {empty_set("flow_motion")};
+    if (fake.empty()) return {empty_set("flow_motion")};
     const FarnebackParams params;
     Json protocol{{"metric", "flow_motion"}, {"farneback", params.to_json()},
                   {"definition", "mean Farneback flow magnitude (pixels) over pixels and consecutive grey frame pairs"},
-                  {"n_fake", fake.videos.size()}};
+                  {"n_fake", fake.size()}};
     MetricValue v;
     v.key = "flow_motion";
     v.higher_is_better = true;
-    for (const Video& video : fake.videos) v.per_sample.push_back(flow_motion(video, params));
+    fake.for_each([&](std::size_t, const Video& video) { v.per_sample.push_back(flow_motion(video, params)); });
     v.value = mean(v.per_sample);
     v.protocol = protocol;
     std::vector<MetricValue> out{v};
-    if (baseline_ == "real" && !real.videos.empty()) {
+    if (baseline_ == "real" && !real.empty()) {
       std::vector<double> ref;
-      for (const Video& video : real.videos) ref.push_back(flow_motion(video, params));
+      real.for_each([&](std::size_t, const Video& video) { ref.push_back(flow_motion(video, params)); });
       MetricValue d;
       d.key = "motion_dynamics[vs-real]";
       d.higher_is_better = true;
@@ -86,24 +86,29 @@ class StabilityMetric : public Metric {
     t_.collapse_std = p.get<double>("collapse_std");
   }
   std::vector<MetricValue> compute(const VideoSet&, const VideoSet& fake, MetricContext&) override {
-    if (fake.videos.empty()) return {empty_set("stability")};
+    if (fake.empty()) return {empty_set("stability")};
     MetricValue v;
     v.key = "stability";
     v.higher_is_better = true;
-    int saturated = 0, collapsed = 0;
-    for (const Video& video : fake.videos) {
+    int saturated = 0, collapsed = 0, non_finite = 0;
+    fake.for_each([&](std::size_t i, const Video& video) {
       const StabilityReport r = video_stability(video, t_);
-      v.per_sample.push_back(r.stable ? 1.0 : 0.0);
+      // A video whose raw output held NaN or Inf is unstable, whatever its replaced pixels look like.
+      const bool raw_non_finite = i < fake.non_finite.size() && fake.non_finite[i];
+      non_finite += raw_non_finite;
+      v.per_sample.push_back(r.stable && !raw_non_finite ? 1.0 : 0.0);
       saturated += r.saturated_frames;
       collapsed += r.collapsed_frames;
-    }
+    });
     v.value = mean(v.per_sample);
     v.protocol = {{"metric", "stability"},
-                  {"definition", "share of generated videos with no saturated and no collapsed frame"},
+                  {"definition", "share of generated videos with no NaN or Inf in the raw output and no saturated "
+                                 "and no collapsed frame"},
                   {"thresholds", t_.to_json()},
                   {"saturated_frames", saturated},
                   {"collapsed_frames", collapsed},
-                  {"n_fake", fake.videos.size()}};
+                  {"non_finite_videos", non_finite},
+                  {"n_fake", fake.size()}};
     return {v};
   }
 
@@ -121,7 +126,7 @@ void register_pixel_metrics(MetricRegistry& r) {
          {{"baseline", "real", "real: also report the relative change against the real set; none: only the mean",
            {"real", "none"}}},
          [](const Params& p) -> MetricPtr { return std::make_shared<FlowMotionMetric>(p); }});
-  r.add({"stability", "share of generated videos with no saturated or collapsed frame",
+  r.add({"stability", "share of generated videos with no NaN or Inf in the raw output and no saturated or collapsed frame",
          {{"saturated_fraction", 0.98, "a frame is saturated when more than this share of its values is 0 or 255"},
           {"collapse_std", 1.0, "a frame is collapsed when the standard deviation of its values (0..255) is below"}},
          [](const Params& p) -> MetricPtr { return std::make_shared<StabilityMetric>(p); }});

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
 
@@ -35,10 +36,15 @@ std::string read_caption(const std::filesystem::path& video) {
 
 }  // namespace
 
+OnError on_error_from_string(const std::string& name) {
+  if (name == "fail") return OnError::fail;
+  if (name == "skip") return OnError::skip;
+  throw ConfigError("on_error: '" + name + "' is not fail or skip");
+}
+
 VideoSet load_video_set(const std::string& source, const VideoSourceOptions& o) {
   namespace fs = std::filesystem;
   if (!fs::exists(source)) throw IoError(source + ": no such folder or file");
-  VideoSet set;
   if (fs::is_directory(source)) {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(source))
@@ -46,15 +52,45 @@ VideoSet load_video_set(const std::string& source, const VideoSourceOptions& o) 
     std::sort(files.begin(), files.end());
     if (o.limit && files.size() > o.limit) files.resize(o.limit);
     if (files.empty()) throw IoError(source + ": no video files (.avi, .mp4, .mkv, .mov, .webm, ...)");
+    Json skipped = Json::array();
+    if (o.on_error == OnError::skip) {
+      // A truncated file opens and reports its full frame count; only decoding it shows the damage.
+      std::vector<fs::path> readable;
+      for (const auto& f : files) {
+        try {
+          (void)read_video(f.string(), o.read);
+          readable.push_back(f);
+        } catch (const IoError& e) {
+          log_warn("skipping " + f.string() + ": " + e.what());
+          skipped.push_back({{"file", f.filename().string()}, {"reason", e.what()}});
+        }
+      }
+      if (!skipped.empty())
+        log_warn(source + ": " + std::to_string(skipped.size()) + " of " + std::to_string(files.size()) +
+                 " video files skipped (on_error: skip)");
+      files = std::move(readable);
+      if (files.empty()) throw IoError(source + ": no readable video files (every one was skipped)");
+    }
+    // The files' bytes and the read settings identify the set without decoding it.
+    Sha256 h;
+    h.update(Json{{"frames", o.read.frames}, {"stride", o.read.stride}, {"start", o.read.start}, {"size", o.read.size}}.dump());
     Json names = Json::array();
     for (const auto& f : files) {
-      set.videos.push_back(read_video(f.string(), o.read));
-      set.captions.push_back(read_caption(f));
+      h.update(f.filename().string());
+      h.update(sha256_file(f.string()));
       names.push_back(f.filename().string());
     }
+    const ReadOptions read = o.read;
+    VideoSet set = VideoSet::streamed(files.size(), [files, read](std::size_t i) { return read_video(files[i].string(), read); });
+    for (const auto& f : files) set.captions.push_back(read_caption(f));
+    set.content_hash = h.hex();
     set.source = {{"kind", "video-folder"}, {"path", fs::absolute(source).string()}, {"files", names},
                   {"frames", o.read.frames}, {"stride", o.read.stride}, {"start", o.read.start}, {"size", o.read.size}};
-    return set;  // content_hash stays empty: the metrics hash the decoded pixels
+    if (!skipped.empty()) {
+      set.source["skipped"] = skipped;
+      set.source["skipped_count"] = skipped.size();
+    }
+    return set;
   }
   const std::string ext = fs::path(source).extension().string();
   if (ext != ".h5" && ext != ".hdf5")
@@ -63,10 +99,9 @@ VideoSet load_video_set(const std::string& source, const VideoSourceOptions& o) 
   if (!dataset_registry().contains("hdf5"))
     throw IoError(source + ": reading HDF5 clip stores needs the 'hdf5' dataset, which this build does not register");
   ClipSourcePtr clips = make_dataset(Json{{"name", "hdf5"}, {"path", source}}, "--real/--fake");
-  for (const Clip& c : load_all(*clips, o.limit ? o.limit : SIZE_MAX)) {
-    set.videos.push_back(c.video);
-    set.captions.push_back(c.caption);
-  }
+  const std::size_t n = std::min(clips->size(), o.limit ? o.limit : SIZE_MAX);
+  VideoSet set = VideoSet::streamed(n, [clips](std::size_t i) { return clips->get(i).video; });
+  for (std::size_t i = 0; i < n; ++i) set.captions.push_back(clips->get(i).caption);
   set.content_hash = o.limit ? "" : clips->content_hash();
   set.source = {{"kind", "hdf5"}, {"path", fs::absolute(source).string()}, {"dataset", clips->describe()}};
   return set;
@@ -75,11 +110,13 @@ VideoSet load_video_set(const std::string& source, const VideoSourceOptions& o) 
 std::pair<std::string, Json> parse_metric_spec(const std::string& spec) {
   const auto open = spec.find('[');
   if (open == std::string::npos) return {spec, Json::object()};
-  if (spec.back() != ']') throw ConfigError("metric '" + spec + "': expected name[part/part...]");
+  if (spec.back() != ']') throw ConfigError("metric '" + spec + "': expected name[part,part,...]");
   const std::string name = spec.substr(0, open);
   const std::string inner = spec.substr(open + 1, spec.size() - open - 2);
   Json params = Json::object();
-  std::stringstream ss(inner);
+  std::string inner_parts = inner;
+  std::replace(inner_parts.begin(), inner_parts.end(), '/', kMetricKeySeparator);  // the older spelling
+  std::stringstream ss(inner_parts);
   std::string part;
   auto number = [&](const std::string& s) {
     try {
@@ -88,7 +125,7 @@ std::pair<std::string, Json> parse_metric_spec(const std::string& spec) {
       throw ConfigError("metric '" + spec + "': '" + part + "' is not a number");
     }
   };
-  while (std::getline(ss, part, '/')) {
+  while (std::getline(ss, part, kMetricKeySeparator)) {
     if (part.empty()) continue;
     if (part == "stylegan-v" || part == "center-crop") params["protocol"] = part;
     else if (part == "biased" || part == "unbiased") params["estimator"] = part;

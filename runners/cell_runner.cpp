@@ -40,8 +40,8 @@ std::string cell_error_path(const RunOptions& o, const CellSpec& c) { return o.o
 bool cell_finished(const RunOptions& o, const CellSpec& c) { return read_cell_hash(cell_path(o, c)) == c.hash; }
 
 struct CellRunner::RealSplit {
-  VideoSet set;             // the clips' videos and captions, with the split's content hash
-  std::vector<Clip> clips;  // labels and captions condition the generated videos
+  ClipSourcePtr source;  // labels and captions condition the generated videos (read clip by clip)
+  VideoSet set;          // the same split as the metrics stream it, with the split's content hash
 };
 
 struct CellRunner::Shared {
@@ -61,7 +61,7 @@ MetricContext metric_context(const RunOptions& options, std::uint64_t seed) {
   const RunOptions o = with_defaults(options);
   MetricContext ctx;
   ctx.weights_dir = o.weights_dir;
-  ctx.cache_dir = o.cache_dir + "/stats";
+  ctx.cache_dir = o.cache_dir;  // metrics place their caches under it (metrics/metric.h)
   ctx.device = o.device;
   ctx.seed = seed;
   return ctx;
@@ -149,14 +149,11 @@ const CellRunner::RealSplit& CellRunner::real_split(const Json& dataset) {
   const std::string key = config_hash(dataset);
   auto it = shared_->real_splits.find(key);
   if (it != shared_->real_splits.end()) return it->second;
-  auto source = make_dataset(dataset, "dataset");
   RealSplit split;
-  split.clips = load_all(*source);
-  if (split.clips.empty()) throw ConfigError("dataset: the split has no clips");
-  for (const auto& c : split.clips) {
-    split.set.videos.push_back(c.video);
-    split.set.captions.push_back(c.caption);
-  }
+  split.source = make_dataset(dataset, "dataset");
+  if (split.source->size() == 0) throw ConfigError("dataset: the split has no clips");
+  // Streamed: the metrics read the clips a batch at a time, so memory does not grow with the split.
+  split.set = VideoSet::streamed(split.source->size(), [source = split.source](std::size_t i) { return source->get(i).video; });
   split.set.content_hash = shared_->identities.dataset_hash(dataset);
   split.set.source = dataset;
   return shared_->real_splits.emplace(key, std::move(split)).first->second;
@@ -247,8 +244,9 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
   // The evaluation split (shared by every cell on it).
   auto t = std::chrono::steady_clock::now();
   const RealSplit& real = real_split(cell.config.at("dataset"));
-  const std::vector<Clip>& clips = real.clips;
+  const ClipSource& split = *real.source;
   record.provenance["dataset_content_hash"] = real.set.content_hash;
+  if (!split.skipped_items().empty()) record.provenance["dataset_skipped"] = split.skipped_items();
   record.inputs["dataset"] = {{"content_hash", real.set.content_hash}};
   record.timings["load_data_s"] = seconds_since(t);
 
@@ -264,15 +262,16 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
   t = std::chrono::steady_clock::now();
   const Json& gen = cell.config.at("generate");
   GenerateRequest request;
-  request.count = gen.at("count").get<int64_t>() > 0 ? gen.at("count").get<int64_t>() : int64_t(clips.size());
-  request.frames = clips[0].video.frames;
-  request.height = clips[0].video.height;
-  request.width = clips[0].video.width;
+  request.count = gen.at("count").get<int64_t>() > 0 ? gen.at("count").get<int64_t>() : int64_t(split.size());
+  const Video first = split.get(0).video;
+  request.frames = first.frames;
+  request.height = first.height;
+  request.width = first.width;
   request.batch_size = gen.at("batch_size").get<int64_t>();
   request.seed = cell.seed;
   request.device = options_.device;
   for (int64_t i = 0; i < request.count; ++i) {
-    const Clip& c = clips[std::size_t(i) % clips.size()];
+    const Clip c = split.get(std::size_t(i) % split.size());
     if (gen.at("conditional").get<bool>()) {
       request.labels.push_back(c.label);
       request.captions.push_back(c.caption);
@@ -285,6 +284,7 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
   record.timings["generate_s"] = seconds_since(t);
   record.stats = generated.stats;
   record.stats["nfe"] = generated.nfe;
+  record.stats["dataset_skipped_count"] = split.skipped_items().size();  // unreadable clips (on_error: skip)
 
   // Non-finite output is a model failure: name the cell and the count, keep going with the rest.
   const auto finite = torch::isfinite(generated.videos).flatten(1).all(1);
@@ -294,8 +294,19 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
     throw NumericError("the model produced non-finite values in every generated video (" + std::to_string(bad) + ")");
   if (bad > 0) log_warn(cell.id + ": " + std::to_string(bad) + " generated videos contain NaN or Inf");
 
-  VideoSet fake;
-  fake.videos = tensor_to_videos(torch::nan_to_num(generated.videos, 0.0, 1.0, -1.0));
+  // Quantised one video at a time as the metrics read them; stability also sees which raw videos held
+  // NaN or Inf (the pixels are replaced before quantising, which would hide them), and so does a
+  // stability metric added to the finished cell later (stats.non_finite_per_video).
+  const torch::Tensor clean = generated.videos.nan_to_num_(0.0, 1.0, -1.0);  // in place: no second copy
+  VideoSet fake = VideoSet::streamed(std::size_t(clean.size(0)), [clean](std::size_t i) {
+    return tensor_to_videos(clean.slice(0, int64_t(i), int64_t(i) + 1))[0];
+  });
+  Json per_video = Json::array();
+  for (int64_t i = 0; i < finite.size(0); ++i) {
+    fake.non_finite.push_back(!finite[i].item<bool>());
+    per_video.push_back(fake.non_finite.back() ? 1 : 0);
+  }
+  record.stats["non_finite_per_video"] = per_video;
   fake.captions = request.captions;
   fake.source = {{"cell", cell.id}};
   fake.content_hash = cell.hash;
@@ -308,11 +319,11 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
   // The videos stay with the cell so metrics can be added later: in the cell file, or (save_samples:
   // false) in a samples file beside its features.
   if (gen.at("save_samples").get<bool>()) {
-    record.samples = std::move(fake.videos);
+    record.samples = tensor_to_videos(clean);
     record.captions = fake.captions;
   } else {
     fs::create_directories(fs::path(cell_samples_path(options_, cell)).parent_path());
-    write_samples_file(fake.videos, fake.captions, cell_samples_path(options_, cell));
+    write_samples_file(tensor_to_videos(clean), fake.captions, cell_samples_path(options_, cell));
   }
   write_cell(record, cell_path(options_, cell));
 }
@@ -329,6 +340,7 @@ void CellRunner::score_finished(const CellSpec& cell, const std::vector<Json>& m
     read_samples_file(cell_samples_path(options_, cell), fake.videos, fake.captions);
   }
   if (fake.videos.empty()) throw IoError(path + ": the cell kept no videos to score");
+  for (const auto& flag : record.stats.value("non_finite_per_video", Json::array())) fake.non_finite.push_back(flag.get<int>() != 0);
   fake.source = {{"cell", cell.id}};
   fake.content_hash = cell.hash;
   // Values of a metric scored again replace the old ones.

@@ -26,6 +26,7 @@
 #include "runners/cell_state.h"
 #include "runners/experiment.h"
 #include "runners/metrics_command.h"
+#include "runners/preview_command.h"
 #include "runners/provenance.h"
 #include "runners/report.h"
 #include "runners/yaml_json.h"
@@ -413,46 +414,6 @@ int cmd_list(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_preview(const std::vector<std::string>& args) {
-  std::string dataset_yaml, out = "preview";
-  int clips = 8;
-  po::options_description desc("preview options");
-  desc.add_options()("dataset", po::value(&dataset_yaml)->required(),
-                     "a dataset config in YAML flow form, e.g. '{name: moving-shapes, split: test}'")(
-      "out,o", po::value(&out)->default_value(out), "output folder")(
-      "clips,n", po::value(&clips)->default_value(clips), "clips to show");
-  po::positional_options_description pos;
-  pos.add("dataset", 1);
-  const std::string usage = "vdlab preview '{name: DATASET, ...}' [--out DIR] [--clips N]";
-  const std::string teach = "Writes the first clips of a dataset split as mp4 files and one PNG contact sheet\n"
-                            "(one row per clip), and prints their captions and labels.";
-  if (args.empty()) {
-    parse({"--help"}, desc, pos, usage, teach);
-    return 2;
-  }
-  auto p = parse(args, desc, pos, usage, teach);
-  if (p.help) return 0;
-  const Json cfg = parse_yaml(dataset_yaml, "dataset");
-  ClipSourcePtr source;
-  try {
-    source = make_dataset(cfg, "dataset");
-  } catch (const IoError& e) {
-    throw ConfigError(e.what());  // a folder or file named on the command line: bad input
-  }
-  fs::create_directories(out);
-  std::vector<Video> videos;
-  for (std::size_t i = 0; i < std::min<std::size_t>(std::size_t(clips), source->size()); ++i) {
-    Clip c = source->get(i);
-    const std::string file = out + "/clip_" + std::to_string(i) + ".mp4";
-    write_video(c.video, file);
-    std::cout << file << "  label " << c.label << "  \"" << c.caption << "\"\n";
-    videos.push_back(std::move(c.video));
-  }
-  write_contact_sheet(videos, out + "/contact_sheet.png");
-  std::cout << out << "/contact_sheet.png  (split content hash " << source->content_hash().substr(0, 16) << ")\n";
-  return 0;
-}
-
 }  // namespace
 
 const std::vector<Command>& commands() {
@@ -462,7 +423,7 @@ const std::vector<Command>& commands() {
       {"cell", "run one cell by index (what a cluster array task calls)", cmd_cell},
       {"status", "done / missing / failed cells, and the indices to rerun", cmd_status},
       {"list", "registered methods, samplers, noise, datasets, metrics, backbones", cmd_list},
-      {"preview", "write a dataset split's first clips as mp4 and a PNG contact sheet", cmd_preview},
+      preview_command(),
       metrics_command(),
   };
   return list;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/file_name.h"
 #include "core/hash.h"
 #include "core/suggest.h"
 #include "datasets/clip_source.h"
@@ -148,12 +149,6 @@ std::vector<std::pair<Json, std::string>> expand_grid(const Json& given, const P
     points = std::move(next);
   }
   return points;
-}
-
-std::string file_safe(const std::string& s) {
-  std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=' || c == '+') ? c : '_';
-  return out;
 }
 
 }  // namespace

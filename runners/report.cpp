@@ -1,17 +1,19 @@
 #include "runners/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
+#include "core/file_name.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
-#include "metrics/metric.h"
 #include "datasets/video_io.h"
-#include "core/atomic_file.h"
+#include "metrics/metric.h"
 #include "results/cell_file.h"
 #include "runners/provenance.h"
 
@@ -55,129 +57,252 @@ std::string other_version_note(const std::vector<std::pair<std::string, std::str
   return md.str();
 }
 
+// A column's identity: the metric key and the SHA-256 of the extractor file behind it (empty for metrics
+// without one). The key already names the extractor and protocol; the file hash keeps values from two
+// different files of the same name (a retrained tiny extractor) apart.
+using ColumnId = std::pair<std::string, std::string>;
+
+ColumnId column_of(const MetricValue& m) {
+  std::string sha;
+  if (m.protocol.is_object() && m.protocol.contains("extractor") && m.protocol["extractor"].is_object())
+    sha = m.protocol["extractor"].value("sha256", std::string());
+  return {m.key, sha};
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string split_display(const Json& dataset) {
+  std::string s = dataset.value("name", std::string("dataset"));
+  if (dataset.contains("split") && dataset["split"].is_string()) s += ":" + dataset["split"].get<std::string>();
+  return s;
+}
+
 }  // namespace
 
-ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpec>& cells, const RunOptions& options) {
-  ReportFiles files;
-  std::vector<std::string> labels;                       // variant order of the plan
-  std::map<std::string, std::map<std::string, Stat>> by_label;  // label -> column -> values over seeds
-  std::vector<std::string> columns;                      // metric keys in first-seen order
-  std::map<std::string, std::string> skipped;            // key -> reason
-  std::map<std::string, bool> higher_better;
-  std::map<std::string, std::vector<Video>> first_samples;
-  std::vector<std::pair<std::string, std::string>> other_version;  // cell id, vdlab version
-  std::ostringstream csv;
-  csv << "id,label,seed,hash,metric,value\n";
+std::vector<std::pair<Json, SplitName>> split_names(const std::vector<CellSpec>& cells) {
+  std::vector<std::pair<Json, SplitName>> out;
+  std::map<std::string, int> display_count;
+  for (const auto& c : cells) {
+    const Json& d = c.config.at("dataset");
+    const std::string key = config_hash(d);
+    if (std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.second.key == key; })) continue;
+    out.push_back({d, SplitName{key, split_display(d)}});
+    ++display_count[split_display(d)];
+  }
+  for (auto& [cfg, name] : out)  // two configs of the same split (another size, clip count): tell them apart
+    if (display_count[name.display] > 1) name.display += "#" + name.key.substr(0, 8);
+  return out;
+}
 
-  for (const auto& cell : cells) {
-    if (!cell_finished(options, cell)) continue;
-    CellRecord r = read_cell(cell_path(options, cell), !first_samples.count(cell.label));
-    const std::string version = r.provenance.value("vdlab_version", std::string("unknown"));
-    if (version != vdlab_version()) other_version.emplace_back(cell.id, version);
-    if (std::find(labels.begin(), labels.end(), cell.label) == labels.end()) labels.push_back(cell.label);
-    auto& row = by_label[cell.label];
-    for (const auto& m : r.metrics) {
-      if (std::find(columns.begin(), columns.end(), m.key) == columns.end()) columns.push_back(m.key);
-      higher_better[m.key] = m.higher_is_better;
+ReportTables build_report_tables(const std::string& title, std::size_t seeds,
+                                 const std::vector<std::pair<CellSpec, CellRecord>>& cells,
+                                 const std::map<std::string, std::vector<MetricValue>>& references) {
+  ReportTables t;
+  std::vector<CellSpec> specs;
+  for (const auto& c : cells) specs.push_back(c.first);
+  const auto splits = split_names(specs);
+  auto split_of = [&](const CellSpec& c) {
+    const std::string key = config_hash(c.config.at("dataset"));
+    for (const auto& s : splits)
+      if (s.second.key == key) return s.second;
+    return SplitName{key, key};
+  };
+
+  using RowId = std::pair<std::string, std::string>;  // (label, split key)
+  std::vector<RowId> rows;
+  std::map<RowId, std::map<ColumnId, Stat>> values;
+  std::map<RowId, Stat> nfe, seconds;
+  std::vector<ColumnId> columns;
+  std::map<ColumnId, bool> higher_better;
+  std::map<ColumnId, std::string> skipped;
+  std::ostringstream csv;
+  csv << "id,label,split,seed,hash,metric,extractor_sha256,value\n";
+  for (const auto& [cell, record] : cells) {
+    const SplitName split = split_of(cell);
+    const RowId row{cell.label, split.key};
+    if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
+    for (const auto& m : record.metrics) {
+      const ColumnId col = column_of(m);
+      if (std::find(columns.begin(), columns.end(), col) == columns.end()) columns.push_back(col);
+      higher_better[col] = m.higher_is_better;
       if (m.skipped) {
-        skipped[m.key] = m.skip_reason;
+        skipped[col] = m.skip_reason;
         continue;
       }
-      row[m.key].values.push_back(m.value);
-      csv << cell.id << "," << cell.label << "," << cell.seed << "," << cell.hash << "," << m.key << "," << m.value << "\n";
+      values[row][col].values.push_back(m.value);
+      csv << csv_field(cell.id) << "," << csv_field(cell.label) << "," << csv_field(split.display) << "," << cell.seed
+          << "," << cell.hash << "," << csv_field(m.key) << "," << col.second << "," << m.value << "\n";
     }
-    row["NFE"].values.push_back(r.stats.value("nfe", NAN));
-    row["generate s"].values.push_back(r.timings.value("generate_s", NAN));
-    if (!r.samples.empty() && !first_samples.count(cell.label)) first_samples[cell.label] = std::move(r.samples);
+    nfe[row].values.push_back(record.stats.value("nfe", NAN));
+    seconds[row].values.push_back(record.timings.value("generate_s", NAN));
   }
-  if (labels.empty()) return files;
+  // Rows grouped by split in plan order, variants in plan order within each.
+  std::vector<RowId> ordered;
+  for (const auto& s : splits)
+    for (const auto& r : rows)
+      if (r.second == s.second.key) ordered.push_back(r);
 
-  // The real split scored against itself: the reference each column should be read against (the
-  // motion and stability of real clips; 0 for the distances).
-  std::map<std::string, double> reference;
-  VideoSet real;  // kept for the grid below
-  {
-    auto source = make_dataset(experiment.datasets.front(), "dataset");
-    for (std::size_t i = 0; i < source->size(); ++i) {
-      Clip c = source->get(i);
-      real.videos.push_back(std::move(c.video));
-      real.captions.push_back(c.caption);
-    }
-    real.content_hash = source->content_hash();
-    real.source = experiment.datasets.front();
-    MetricContext ctx = metric_context(options, 0);
-    for (std::size_t i = 0; i < experiment.metrics.size(); ++i)
-      for (const auto& m : metric_registry()
-                               .make_resolved(experiment.metrics[i], "metrics[" + std::to_string(i) + "]")
-                               ->compute(real, real, ctx))
-        if (!m.skipped) reference[m.key] = m.value;
-  }
-
-  std::vector<std::string> shown;
+  // Columns of one key side by side (keys in first-seen order, then files in first-seen order).
+  std::vector<std::string> key_order;
   for (const auto& c : columns)
-    if (!skipped.count(c) || by_label.begin()->second.count(c)) shown.push_back(c);
-  shown.push_back("NFE");
-  shown.push_back("generate s");
+    if (std::find(key_order.begin(), key_order.end(), c.first) == key_order.end()) key_order.push_back(c.first);
+  std::stable_sort(columns.begin(), columns.end(), [&](const ColumnId& a, const ColumnId& b) {
+    return std::find(key_order.begin(), key_order.end(), a.first) < std::find(key_order.begin(), key_order.end(), b.first);
+  });
+  // Columns: a key shown once when one extractor file stands behind it, else once per file.
+  std::map<std::string, int> files_per_key;
+  for (const auto& c : columns) ++files_per_key[c.first];
+  auto header = [&](const ColumnId& c) {
+    std::string h = c.first;
+    if (files_per_key[c.first] > 1 && !c.second.empty()) h += " (extractor " + c.second.substr(0, 8) + ")";
+    return h + (higher_better[c] ? " ↑" : " ↓");
+  };
+  std::vector<ColumnId> shown;
+  for (const auto& c : columns) {
+    bool any = false;
+    for (const auto& r : ordered) any = any || (values.count(r) && values[r].count(c));
+    if (any || !skipped.count(c)) shown.push_back(c);
+  }
 
   std::ostringstream md;
-  md << "# " << (experiment.name.empty() ? "vdlab run" : experiment.name) << "\n\n";
-  md << "Mean ± standard deviation over " << experiment.seeds.size() << " seed(s). ";
-  md << "Cells: " << cells.size() << ". Arrows: ↑ higher is better, ↓ lower is better.\n\n";
-  md << "| variant |";
-  for (const auto& c : shown) md << " " << c << (higher_better.count(c) ? (higher_better[c] ? " ↑" : " ↓") : "") << " |";
-  md << "\n|---|";
-  for (std::size_t i = 0; i < shown.size(); ++i) md << "---|";
+  md << "# " << (title.empty() ? "vdlab run" : title) << "\n\n";
+  md << "Mean ± standard deviation over " << seeds << " seed(s), per variant and split; each split's reference "
+     << "row is its real clips scored against themselves. Cells: " << cells.size()
+     << ". Arrows: ↑ higher is better, ↓ lower is better.\n\n";
+  md << "| variant | split |";
+  for (const auto& c : shown) md << " " << header(c) << " |";
+  md << " NFE | generate s |\n|---|---|";
+  for (std::size_t i = 0; i < shown.size() + 2; ++i) md << "---|";
   md << "\n";
-  md << "| real split (reference) |";
-  for (const auto& c : shown) md << " " << (reference.count(c) ? fmt(reference[c]) : "") << " |";
-  md << "\n";
-  for (const auto& label : labels) {
-    md << "| " << label << " |";
+  auto cell_text = [](const Stat* s) -> std::string {
+    if (!s || s->values.empty()) return "n/a";
+    if (s->values.size() == 1) return fmt(s->mean());
+    return fmt(s->mean()) + " ± " + fmt(s->stdev());
+  };
+  for (const auto& s : splits) {
+    bool has_rows = false;
+    for (const auto& r : ordered) has_rows = has_rows || r.second == s.second.key;
+    if (!has_rows) continue;
+    md << "| real split (reference) | " << s.second.display << " |";
+    const auto ref = references.find(s.second.key);
     for (const auto& c : shown) {
-      auto it = by_label[label].find(c);
-      if (it == by_label[label].end() || it->second.values.empty()) md << " n/a |";
-      else if (it->second.values.size() == 1) md << " " << fmt(it->second.mean()) << " |";
-      else md << " " << fmt(it->second.mean()) << " ± " << fmt(it->second.stdev()) << " |";
+      std::string text;
+      if (ref != references.end())
+        for (const auto& m : ref->second)
+          if (!m.skipped && column_of(m) == c) text = fmt(m.value);
+      md << " " << text << " |";
     }
-    md << "\n";
+    md << "  |  |\n";
+    for (const auto& r : ordered) {
+      if (r.second != s.second.key) continue;
+      md << "| " << r.first << " | " << s.second.display << " |";
+      for (const auto& c : shown) {
+        const auto it = values.find(r);
+        const Stat* stat = it != values.end() && it->second.count(c) ? &it->second.at(c) : nullptr;
+        md << " " << cell_text(stat) << " |";
+      }
+      md << " " << cell_text(&nfe[r]) << " | " << cell_text(&seconds[r]) << " |\n";
+      t.rows.push_back({r.first, s.second});
+    }
   }
   if (!skipped.empty()) {
     md << "\nSkipped metrics:\n";
-    for (const auto& kv : skipped) md << "- `" << kv.first << "`: " << kv.second << "\n";
+    for (const auto& kv : skipped) md << "- `" << kv.first.first << "`: " << kv.second << "\n";
+  }
+  t.markdown = md.str();
+  t.csv = csv.str();
+  return t;
+}
+
+ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpec>& cells, const RunOptions& options) {
+  ReportFiles files;
+  std::vector<std::pair<CellSpec, CellRecord>> finished;
+  std::map<std::pair<std::string, std::string>, std::vector<Video>> first_samples;  // (label, split key)
+  std::vector<std::pair<std::string, std::string>> other_version;                  // cell id, vdlab version
+  for (const auto& cell : cells) {
+    if (!cell_finished(options, cell)) continue;
+    const std::pair<std::string, std::string> row{cell.label, config_hash(cell.config.at("dataset"))};
+    CellRecord r = read_cell(cell_path(options, cell), !first_samples.count(row));
+    const std::string version = r.provenance.value("vdlab_version", std::string("unknown"));
+    if (version != vdlab_version()) other_version.emplace_back(cell.id, version);
+    if (!r.samples.empty() && !first_samples.count(row)) {
+      r.samples.resize(std::min<std::size_t>(4, r.samples.size()));
+      first_samples[row] = std::move(r.samples);
+    }
+    r.samples.clear();
+    finished.push_back({cell, std::move(r)});
+  }
+  if (finished.empty()) return files;
+
+  std::vector<CellSpec> specs;
+  for (const auto& f : finished) specs.push_back(f.first);
+  const auto splits = split_names(specs);
+
+  // Each split scored against itself: the reference its rows are read against (the motion and stability
+  // of real clips; 0 for the distances). Streamed, clip by clip.
+  std::map<std::string, std::vector<MetricValue>> references;
+  std::map<std::string, std::vector<Clip>> real_examples;
+  for (const auto& [dataset, name] : splits) {
+    ClipSourcePtr source = make_dataset(dataset, "dataset");
+    VideoSet real = VideoSet::streamed(source->size(), [source](std::size_t i) { return source->get(i).video; });
+    real.content_hash = source->content_hash();
+    real.source = dataset;
+    MetricContext ctx = metric_context(options, 0);
+    for (std::size_t i = 0; i < experiment.metrics.size(); ++i)
+      for (auto& m : metric_registry()
+                         .make_resolved(experiment.metrics[i], "metrics[" + std::to_string(i) + "]")
+                         ->compute(real, real, ctx))
+        references[name.key].push_back(std::move(m));
+    for (std::size_t i = 0; i < std::min<std::size_t>(4, source->size()); ++i)
+      real_examples[name.key].push_back(source->get(i));
   }
 
-  md << other_version_note(other_version);
-
+  ReportTables tables = build_report_tables(experiment.name, experiment.seeds.size(), finished, references);
+  tables.markdown += other_version_note(other_version);
   namespace fs = std::filesystem;
   fs::create_directories(options.out_dir + "/samples");
   files.table_md = options.out_dir + "/report.md";
   files.table_csv = options.out_dir + "/cells.csv";
-  {
-    AtomicFile out(files.table_md);
-    std::ofstream(out.temp_path()) << md.str();
+  for (const auto& [path, text] : {std::pair{files.table_md, tables.markdown}, std::pair{files.table_csv, tables.csv}}) {
+    AtomicFile out(path);
+    std::ofstream(out.temp_path()) << text;
     out.commit();
   }
-  {
-    AtomicFile out(files.table_csv);
-    std::ofstream(out.temp_path()) << csv.str();
-    out.commit();
-  }
-  // One grid: four real clips of the split first, then four samples of each variant, one row each; and
-  // the first sample of each variant as a video.
+
+  // One grid, a label on every row: four real clips of each split, then four samples of each variant on
+  // it; and the first sample of each variant as a video.
   std::vector<Video> grid;
-  for (std::size_t i = 0; i < std::min<std::size_t>(4, real.videos.size()); ++i) grid.push_back(real.videos[i]);
-  const std::size_t real_rows = grid.size();
-  for (const auto& label : labels) {
-    auto it = first_samples.find(label);
-    if (it == first_samples.end()) continue;
-    for (std::size_t i = 0; i < std::min<std::size_t>(4, it->second.size()); ++i) grid.push_back(it->second[i]);
-    const std::string video = options.out_dir + "/samples/" + label + ".mp4";
-    write_video(it->second[0], video);
-    files.videos.push_back(video);
+  std::vector<std::string> labels;
+  bool any_sample = false;
+  for (const auto& [dataset, split] : splits) {
+    const auto& examples = real_examples[split.key];
+    for (std::size_t i = 0; i < examples.size(); ++i) {
+      grid.push_back(examples[i].video);
+      labels.push_back("real " + split.display + " #" + std::to_string(i));
+    }
+    for (const auto& [label, row_split] : tables.rows) {
+      if (row_split.key != split.key) continue;
+      auto it = first_samples.find({label, split.key});
+      if (it == first_samples.end()) continue;
+      any_sample = true;
+      for (std::size_t i = 0; i < it->second.size(); ++i) {
+        grid.push_back(it->second[i]);
+        labels.push_back(label + (splits.size() > 1 ? " " + split.display : "") + " #" + std::to_string(i));
+      }
+      const std::string video = options.out_dir + "/samples/" + file_safe(label) +
+                                (splits.size() > 1 ? "-" + file_safe(split.display) : "") + ".mp4";
+      write_video(it->second[0], video);
+      files.videos.push_back(video);
+    }
   }
-  if (grid.size() > real_rows) {
+  if (any_sample) {
     files.grid_png = options.out_dir + "/samples/grid.png";
-    write_contact_sheet(grid, files.grid_png, 16, 2);
+    write_contact_sheet(grid, files.grid_png, 16, 2, labels);
   }
   return files;
 }

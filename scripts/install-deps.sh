@@ -14,6 +14,7 @@ packages=(
   # data and tools for tests, fixtures and reports
   ffmpeg dataset-fashion-mnist opencv-doc
   python3-numpy python3-scipy python3-sklearn python3-h5py python3-matplotlib python3-regex
+  python3-torchvision
   # single-node Slurm for the cluster tests
   slurm-wlm munge
 )

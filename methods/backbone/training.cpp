@@ -200,11 +200,9 @@ void copy_parameters(VideoUNet& from, VideoUNet& to) {
 }
 
 void atomic_save(torch::serialize::OutputArchive& archive, const std::string& path) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  archive.save_to(tmp);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw IoError(path + ": cannot write checkpoint: " + ec.message());
+  AtomicFile out(path);
+  archive.save_to(out.temp_path());
+  out.commit();
 }
 
 }  // namespace

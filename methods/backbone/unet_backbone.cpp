@@ -7,6 +7,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/suggest.h"
@@ -172,9 +173,9 @@ namespace {
 void write_config_once(const std::string& dir, const Json& config) {
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
   if (fs::exists(cfg_path)) return;
-  const std::string tmp = cfg_path + ".tmp-" + std::to_string(::getpid());
-  std::ofstream(tmp) << config.dump(2) << "\n";
-  fs::rename(tmp, cfg_path);
+  AtomicFile out(cfg_path);
+  std::ofstream(out.temp_path()) << config.dump(2) << "\n";
+  out.commit();
 }
 
 // What building a trained "unet" needs to train one stage.

@@ -16,7 +16,7 @@ struct UNetConfig {
   int64_t patch = 1;
   int64_t base_channels = 32;
   std::vector<int64_t> channel_mult = {1, 2, 2};   // one entry per resolution level
-  int64_t res_blocks = 1;                          // residual blocks per level (down path; up has one more)
+  int64_t res_blocks = 1;                          // residual blocks per level, down and up paths alike
   std::vector<int64_t> spatial_attention = {};     // levels with 2D self-attention (per frame)
   std::vector<int64_t> temporal_attention = {0, 1, 2};  // levels with temporal attention (plus the middle)
   int64_t heads = 4;

@@ -12,8 +12,6 @@ namespace vdlab {
 
 namespace {
 
-double log_snr(double ve_sigma) { return std::log(vp_alpha(ve_sigma)) - std::log(vp_sigma(ve_sigma)); }
-
 struct DpmOptions {
   CommonOptions common;
   int64_t order = 2;

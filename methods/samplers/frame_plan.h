@@ -80,6 +80,8 @@ std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b, i
 // VP alpha and sigma of a VE sigma: alpha = 1 / sqrt(s^2 + 1), sigma = s alpha.
 inline double vp_alpha(double s) { return 1.0 / std::sqrt(s * s + 1.0); }
 inline double vp_sigma(double s) { return s * vp_alpha(s); }
+// lambda = log(alpha_t / sigma_t) of the VP view: the "time" DPM-Solver++ and UniPC step in.
+inline double log_snr(double s) { return std::log(vp_alpha(s)) - std::log(vp_sigma(s)); }
 
 // The VE sigma of every point of the plan, per frame: rows 0..n-1 the steps' timesteps (interpolated in
 // the schedule's table), or step_sigmas[i] for every frame when given (Karras sigmas); row n the final

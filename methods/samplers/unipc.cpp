@@ -13,8 +13,6 @@ namespace vdlab {
 
 namespace {
 
-double log_snr(double ve_sigma) { return std::log(vp_alpha(ve_sigma)) - std::log(vp_sigma(ve_sigma)); }
-
 // One frame's coefficients of x_to = xc x_from - mc m0 - sum_j w[j] (m_j - m0) [- wt (model_t - m0)].
 struct UniCoefficients {
   double xc = 0, mc = 0, wt = 0;

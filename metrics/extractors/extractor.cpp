@@ -1,5 +1,6 @@
 // The one translation unit of the metrics that runs TorchScript feature networks.
 #include "metrics/extractors/extractor.h"
+#include "metrics/extractors/resize_geometry.h"
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -88,16 +89,14 @@ torch::Tensor frames_nchw(const Video& v, int first, int count) {
   return t.permute({0, 3, 1, 2}).contiguous();
 }
 
-// Resize the shorter side to `size` and crop the centre square, on float NCHW.
+// Resize the shorter side to `size` and crop the centre square, on float NCHW, with torchvision's size
+// and crop rule (resize_geometry.h).
 torch::Tensor resize_center_crop(const torch::Tensor& x, int size, bool bicubic) {
-  const auto h = x.size(2), w = x.size(3);
-  const double scale = double(size) / double(std::min(h, w));
-  const std::int64_t nh = std::max<std::int64_t>(size, std::llround(double(h) * scale));
-  const std::int64_t nw = std::max<std::int64_t>(size, std::llround(double(w) * scale));
+  const ResizeCrop g = shorter_side_resize_crop(x.size(2), x.size(3), size);
+  const std::int64_t nh = g.resized_height, nw = g.resized_width;
   torch::Tensor r = bicubic ? at::_upsample_bicubic2d_aa(x, {nh, nw}, false, c10::nullopt, c10::nullopt)
                             : at::upsample_bilinear2d(x, {nh, nw}, false, c10::nullopt, c10::nullopt);
-  const std::int64_t top = (nh - size) / 2, left = (nw - size) / 2;
-  return r.slice(2, top, top + size).slice(3, left, left + size);
+  return r.slice(2, g.top, g.top + size).slice(3, g.left, g.left + size);
 }
 
 torch::Tensor l2_normalise(const torch::Tensor& x) { return x / x.norm(2, {1}, true).clamp_min(1e-12); }

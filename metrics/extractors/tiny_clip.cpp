@@ -15,6 +15,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
+#include "metrics/metric.h"
 #include "metrics/text/clip_tokenizer.h"
 
 namespace vdlab {
@@ -181,7 +182,7 @@ TinyClipConfig TinyClipConfig::make(const Json& overrides) {
 TinyClipResult ensure_tiny_clip(const TinyClipConfig& c, const std::string& cache_dir, const std::string& vocab_path) {
   if (cache_dir.empty()) throw ConfigError("tiny-clip is trained into the cache folder, and none is set (--cache)");
   namespace fs = std::filesystem;
-  const std::string dir = cache_dir + "/extractors";
+  const std::string dir = tiny_extractor_dir(cache_dir);
   TinyClipResult result;
   result.path = dir + "/tiny-clip-" + config_hash(c.to_json()) + ".pt";
   if (fs::exists(result.path)) return result;

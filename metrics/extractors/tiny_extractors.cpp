@@ -11,12 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
+#include "metrics/metric.h"
 
 namespace vdlab {
 
@@ -300,7 +301,7 @@ TinyTrainConfig TinyTrainConfig::make(const std::string& name, const Json& overr
 TinyTrainResult ensure_tiny_extractor(const TinyTrainConfig& c, const std::string& cache_dir) {
   if (cache_dir.empty()) throw ConfigError("tiny extractors need a cache folder to live in (--cache)");
   namespace fs = std::filesystem;
-  const std::string dir = cache_dir + "/extractors";
+  const std::string dir = tiny_extractor_dir(cache_dir);
   TinyTrainResult result;
   result.path = dir + "/" + c.name + "-" + config_hash(c.to_json()) + ".pt";
   if (fs::exists(result.path)) return result;
@@ -375,9 +376,9 @@ TinyTrainResult ensure_tiny_extractor(const TinyTrainConfig& c, const std::strin
                                        ", speed accuracy " + std::to_string(result.speed_accuracy) +
                                        ", frame-order accuracy " + std::to_string(result.order_accuracy)
                                  : ""));
-  const std::string tmp = result.path + ".tmp-" + std::to_string(::getpid());
-  m.save(tmp);
-  fs::rename(tmp, result.path);
+  AtomicFile out(result.path);
+  m.save(out.temp_path());
+  out.commit();
   return result;
 }
 

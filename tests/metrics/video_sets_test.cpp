@@ -54,7 +54,7 @@ TEST(VideoSets, HdfClipStoresAreSources) {
   }
   VideoSourceOptions o;
   const VideoSet real = load_video_set(dir + "/test.h5", o), fake = load_video_set(dir + "/val.h5", o);
-  ASSERT_EQ(real.videos.size(), 6u);
+  ASSERT_EQ(real.size(), 6u);
   EXPECT_FALSE(real.content_hash.empty());
   EXPECT_FALSE(real.captions[0].empty());
   MetricContext ctx;
@@ -63,7 +63,7 @@ TEST(VideoSets, HdfClipStoresAreSources) {
   EXPECT_GT(values[0].value, 0.0);
   EXPECT_EQ(values[1].value, 1.0);
   o.limit = 2;
-  EXPECT_EQ(load_video_set(dir + "/test.h5", o).videos.size(), 2u);
+  EXPECT_EQ(load_video_set(dir + "/test.h5", o).size(), 2u);
 }
 
 TEST(VideoSetsRealdata, TwoFoldersOfRealClipsWithCachedReferenceStatistics) {
@@ -74,10 +74,13 @@ TEST(VideoSetsRealdata, TwoFoldersOfRealClipsWithCachedReferenceStatistics) {
   o.read.frames = 16;
   o.read.size = 48;
   const VideoSet real = load_video_set(real_dir, o), fake = load_video_set(fake_dir, o);
-  ASSERT_EQ(real.videos.size(), 3u);
-  ASSERT_EQ(fake.videos.size(), 2u);
-  EXPECT_EQ(real.videos[0].height, 48);
-  EXPECT_EQ(real.videos[0].frames, 16);
+  ASSERT_EQ(real.size(), 3u);
+  ASSERT_EQ(fake.size(), 2u);
+  EXPECT_TRUE(real.is_streamed());  // decoded as the metrics read them
+  real.for_each([](std::size_t, const Video& v) {
+    EXPECT_EQ(v.height, 48);
+    EXPECT_EQ(v.frames, 16);
+  });
 
   MetricContext ctx;
   ctx.weights_dir = test::test_weights_dir("realdata-weights-a");
