@@ -53,6 +53,24 @@ Json resolve_nested(const Json& given, const ParamSpec& spec, const std::string&
   return out;
 }
 
+Json resolve_nested_list(const Json& given, const ParamSpec& spec, const std::string& path) {
+  if (!given.is_array()) throw ConfigError(path + ": expected a list of {name: ..., ...}, got " + json_type_name(given));
+  Json out = Json::array();
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    const std::string where = path + "[" + std::to_string(i) + "]";
+    Json value = given[i].is_string() ? Json{{"name", given[i]}} : given[i];
+    if (!value.is_object()) throw ConfigError(where + ": expected a name or a mapping, got " + json_type_name(value));
+    if (!value.contains("name") || !value.at("name").is_string()) throw ConfigError(where + ".name: missing");
+    const std::string entry = value.at("name").get<std::string>();
+    Json params = value;
+    params.erase("name");
+    Json resolved = resolve_params(params, spec.nested(entry, where + ".name"), where);
+    resolved["name"] = entry;
+    out.push_back(std::move(resolved));
+  }
+  return out;
+}
+
 Json resolve_params(const Json& given, const ParamSpecs& specs, const std::string& path,
                     const std::vector<std::string>& passthrough) {
   if (!given.is_null() && !given.is_object())
@@ -71,6 +89,10 @@ Json resolve_params(const Json& given, const ParamSpecs& specs, const std::strin
   }
   for (const auto& s : specs) {
     Json value = given.is_object() && given.contains(s.name) ? given.at(s.name) : s.default_value;
+    if (s.nested && s.nested_list) {
+      out[s.name] = resolve_nested_list(value, s, join_path(path, s.name));
+      continue;
+    }
     if (s.nested) {
       out[s.name] = resolve_nested(value, s, join_path(path, s.name));
       continue;

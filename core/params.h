@@ -26,6 +26,9 @@ struct ParamSpec {
   // field path, returns that entry's parameters (or throws for an unknown name). The value is then
   // resolved recursively, and a bare string stands for {name: <string>}. Set by Registry::nested_param.
   std::function<const ParamSpecs&(const std::string& entry, const std::string& path)> nested;
+  // With `nested`: the value is a list of such entries ("hooks: [{name: edit-probe, step: 3}]"), each
+  // resolved in turn; the default is an empty list. Set by Registry::nested_list_param.
+  bool nested_list = false;
 };
 
 // Defaults filled in, unknown fields and wrong types rejected. `path` names the object in errors
@@ -35,6 +38,9 @@ Json resolve_params(const Json& given, const ParamSpecs& specs, const std::strin
 
 // A nested entry's value ({name: ..., params...} or a bare name) resolved against its registry.
 Json resolve_nested(const Json& given, const ParamSpec& spec, const std::string& path);
+
+// A list of nested entries, each {name: ..., params...} or a bare name, resolved against its registry.
+Json resolve_nested_list(const Json& given, const ParamSpec& spec, const std::string& path);
 
 // A resolved parameter object with the path it came from, for readable errors in factories.
 class Params {

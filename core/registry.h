@@ -64,6 +64,14 @@ class Registry {
     return spec;
   }
 
+  // A parameter whose value is a list of this registry's entries, each with its own parameters
+  // (`hooks: [{name: edit-probe, step: 3}]`); the default is the empty list.
+  ParamSpec nested_list_param(std::string param, std::string help) const {
+    ParamSpec spec = nested_param(std::move(param), Json::array(), std::move(help));
+    spec.nested_list = true;
+    return spec;
+  }
+
   // {name: ..., params...} with defaults filled in and every field checked; "name" is kept.
   Json resolve(const Json& config, const std::string& path) const {
     if (!config.is_object() || !config.contains("name") || !config.at("name").is_string())

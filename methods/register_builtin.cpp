@@ -2,6 +2,7 @@
 // line here.
 #include "methods/method.h"
 #include "methods/backbone/register_backbones.h"
+#include "methods/hooks/hook_registry.h"
 #include "methods/noise/noise_init.h"
 #include "methods/samplers/sampler.h"
 #include "methods/backbone/analytic.h"
@@ -15,6 +16,7 @@ void register_builtin_methods() {
   done = true;
   register_builtin_noise();
   register_builtin_samplers();
+  register_builtin_hooks();
   register_analytic_backbones();
   register_uniform_methods();
   register_builtin_backbones();

@@ -17,6 +17,7 @@
 #include "datasets/clip_source.h"
 #include "datasets/video_io.h"
 #include "methods/backbone/backbone.h"
+#include "methods/hooks/hook_registry.h"
 #include "methods/method.h"
 #include "methods/noise/noise_init.h"
 #include "methods/samplers/sampler.h"
@@ -374,7 +375,9 @@ int cmd_status(const std::vector<std::string>& args) {
   return counts[CellState::failed] ? 1 : 0;
 }
 
-std::vector<std::string> list_kinds() { return {"methods", "samplers", "noise", "datasets", "metrics", "backbones"}; }
+std::vector<std::string> list_kinds() {
+  return {"methods", "samplers", "noise", "hooks", "datasets", "metrics", "backbones"};
+}
 
 template <class R>
 void list_registry(const R& registry) {
@@ -397,7 +400,7 @@ void list_registry(const R& registry) {
 int cmd_list(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << "usage: vdlab list KIND\n\nShows every registered entry of KIND with its parameters, defaults and a\n"
-                 "one-line description. KIND is one of: methods, samplers, noise, datasets, metrics, backbones.\n";
+                 "one-line description. KIND is one of: methods, samplers, noise, hooks, datasets, metrics, backbones.\n";
     return args.empty() ? 2 : 0;
   }
   register_builtin_datasets();
@@ -410,6 +413,7 @@ int cmd_list(const std::vector<std::string>& args) {
   else if (k == "backbones") list_registry(backbone_registry());
   else if (k == "noise") list_registry(noise_registry());
   else if (k == "samplers") list_registry(sampler_registry());
+  else if (k == "hooks") list_registry(hook_registry());
   else throw ConfigError("unknown kind '" + k + "'" + suggestion_suffix(k, list_kinds()));
   return 0;
 }

@@ -1,11 +1,13 @@
+// A method built from the generation pipeline's parts: its own noise init (one draw per video, repeated
+// over the frames) with any registered sampler and step hooks. The pipeline does everything else
+// (batches, conditioning and guidance, the sampler run, NFE and hook measurements).
 #include "shared_noise.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 
+#include "methods/hooks/hook_registry.h"
 #include "methods/method.h"
-#include "methods/samplers/guidance.h"
-#include "methods/samplers/sampler.h"
+#include "methods/pipeline/pipeline.h"
 
 namespace example {
 
@@ -13,30 +15,12 @@ using namespace vdlab;
 
 namespace {
 
-class SharedNoise : public Method {
+// One draw per video, repeated over the frame axis (the rho -> 1 limit of correlated noise).
+class SharedNoiseInit : public NoiseInit {
  public:
-  explicit SharedNoise(SamplerPtr sampler) : sampler_(std::move(sampler)) {}
-
-  GenerateResult generate(Backbone& backbone, const GenerateRequest& req) override {
-    SampleContext ctx;
-    ctx.schedule = NoiseSchedule::from_config(backbone.schedule(), "backbone.schedule");
-    ctx.prediction = backbone.prediction();
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(req.seed);
-    ctx.generator = gen;
-    // One draw per video, repeated over the frame axis.
-    at::Tensor noise = at::randn({req.count, backbone.channels(), 1, req.height, req.width}, gen)
-                           .expand({req.count, backbone.channels(), req.frames, req.height, req.width})
-                           .contiguous();
-    DenoiseCounter counter;
-    SampleStats stats;
-    GenerateResult out;
-    out.videos = sampler_->sample(guided_denoise(backbone, {}, 1.0, &counter), noise, ctx, stats);
-    out.nfe = counter.calls;
-    return out;
+  at::Tensor draw(at::IntArrayRef shape, at::Generator& gen, const at::TensorOptions& opts) const override {
+    return at::randn({shape[0], shape[1], 1, shape[3], shape[4]}, gen, opts).expand(shape).contiguous();
   }
-
- private:
-  SamplerPtr sampler_;
 };
 
 }  // namespace
@@ -47,9 +31,14 @@ void register_shared_noise() {
   method_registry().add(
       {"shared-noise",
        "every frame starts from one shared noise draw, then any sampler",
-       {sampler_registry().nested_param("sampler", {{"name", "ddim"}, {"steps", 10}}, "the sampler and its options")},
+       {sampler_registry().nested_param("sampler", {{"name", "ddim"}, {"steps", 10}}, "the sampler and its options"),
+        hook_registry().nested_list_param("hooks", "step hooks by name with their parameters")},
        [](const Params& p) -> MethodPtr {
-         return std::make_shared<SharedNoise>(sampler_registry().make_resolved(p.at("sampler"), p.field("sampler")));
+         PipelineParts parts;
+         parts.sampler = sampler_registry().make_resolved(p.at("sampler"), p.field("sampler"));
+         parts.noise = std::make_shared<SharedNoiseInit>();
+         parts.hooks = p.at("hooks");
+         return std::make_shared<PipelineMethod>(GenerationPipeline(std::move(parts)));
        }});
 }
 

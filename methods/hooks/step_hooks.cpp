@@ -20,4 +20,8 @@ void StepHooks::after_step(StepView& view) const {
   for (const auto& h : hooks_) h->after_step(view);
 }
 
+void StepHooks::after_corrector(StepView& view) const {
+  for (const auto& h : hooks_) h->after_corrector(view);
+}
+
 }  // namespace vdlab

@@ -53,7 +53,8 @@ class Ddim : public Sampler {
 
   at::Tensor sample(const Denoise& denoise, const at::Tensor& noise, const SampleContext& ctx,
                     SampleStats& stats) const override {
-    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "ddim");
+    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "ddim",
+                                           final_timestep_of(o_.common.final_sigma));
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const int64_t ratio = ctx.schedule.num_train_timesteps / n;
@@ -61,7 +62,7 @@ class Ddim : public Sampler {
     const double final_ac = o_.common.final_sigma == "zero" ? 1.0 : ctx.schedule.alphas_cumprod[0];
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = noise;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = plan.start; i < plan.stop; ++i) {
       std::vector<double> al(nf), sg(nf), a_prev(nf), dir(nf), stdv(nf);
       for (size_t k = 0; k < nf; ++k) {
         const double t = plan.timesteps[static_cast<size_t>(i)][k];
@@ -129,7 +130,7 @@ class Ddpm : public Sampler {
     const std::vector<double> sigmas = sigma_table(ctx.schedule);
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = noise;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = plan.start; i < plan.stop; ++i) {
       std::vector<double> al(nf), sg(nf), c0(nf), cx(nf), sd(nf);
       bool any_noise = false;
       for (size_t k = 0; k < nf; ++k) {

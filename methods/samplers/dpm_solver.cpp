@@ -37,7 +37,8 @@ class DpmSolverPP : public Sampler {
     if (o_.karras && ctx.frame_timesteps.defined())
       throw ConfigError("dpmsolver++: karras sigmas with per-frame timesteps are not defined; use karras: false");
     const KarrasSchedule karras = o_.karras ? multistep_karras_schedule(ctx.schedule, o_.common.steps) : KarrasSchedule{};
-    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "dpmsolver++");
+    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "dpmsolver++",
+                                           final_timestep_of(o_.common.final_sigma));
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const std::vector<std::vector<double>> sig =
@@ -47,7 +48,7 @@ class DpmSolverPP : public Sampler {
     at::Tensor x = noise;
     std::vector<at::Tensor> history;  // data predictions, oldest first, at most 2
     int64_t warm = 0;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = plan.start; i < plan.stop; ++i) {
       const at::Tensor out = driver.denoise(x, i);
       const auto& s_now = sig[static_cast<size_t>(i)];
       const auto& s_next = sig[static_cast<size_t>(i + 1)];
@@ -59,11 +60,16 @@ class DpmSolverPP : public Sampler {
       for (size_t k = 0; k < nf; ++k) {
         a[k] = vp_alpha(s_now[k]);
         s[k] = vp_sigma(s_now[k]);
+        if (plan.is_held(i, k)) {  // a masked no-op (h = 0): the identity, restored bitwise by the driver
+          xc[k] = 1.0;
+          continue;
+        }
         const double a_t = vp_alpha(s_next[k]), sg_t = vp_sigma(s_next[k]);
         const double h = log_snr(s_next[k]) - log_snr(s_now[k]);
         xc[k] = sg_t / s[k];
         c1[k] = a_t * std::expm1(-h);
-        if (second) {
+        // A frame held through the previous step has no second point to difference (r0 = 0): first order.
+        if (second && sig[static_cast<size_t>(i - 1)][k] != s_now[k]) {
           const double r0 = (log_snr(s_now[k]) - log_snr(sig[static_cast<size_t>(i - 1)][k])) / h;
           // D1 = (m0 - m1) / r0; midpoint: - 0.5 c1 D1; heun: + a_t ((e^{-h} - 1) / h + 1) D1.
           c2[k] = o_.heun ? -a_t * (std::expm1(-h) / h + 1.0) / r0 : 0.5 * c1[k] / r0;

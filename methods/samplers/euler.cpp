@@ -32,7 +32,8 @@ class Euler : public Sampler {
     if (o_.karras && ctx.frame_timesteps.defined())
       throw ConfigError("euler: karras sigmas with per-frame timesteps are not defined; use karras: false");
     const auto [ts, karras_sig] = schedule(ctx.schedule);
-    const FramePlan plan = make_frame_plan(ctx.frame_timesteps.defined() ? listed_timesteps(*this, ctx, o_.common.steps) : ts, ctx, noise, "euler");
+    const FramePlan plan = make_frame_plan(ctx.frame_timesteps.defined() ? listed_timesteps(*this, ctx, o_.common.steps) : ts,
+                                           ctx, noise, "euler", final_timestep_of(o_.common.final_sigma));
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     const std::vector<double> table = sigma_table(ctx.schedule);
@@ -50,10 +51,13 @@ class Euler : public Sampler {
       double smax = 0;
       for (const auto& s : sig) smax = std::max(smax, s[k]);
       init[k] = plan.pinned[k] ? 1.0 : (plain ? smax : std::sqrt(smax * smax + 1.0));
+      // A run begun at step k > 0 is given the VP sample there: VE = VP sqrt(sigma_k^2 + 1).
+      const double sk = sig[static_cast<size_t>(plan.start)][k];
+      if (plan.start > 0 && !plan.pinned[k]) init[k] = std::sqrt(sk * sk + 1.0);
     }
     StepDriver driver(denoise, ctx, stats, plan, noise);
     at::Tensor x = plan.restore_pinned(noise, noise * plan.frame_values(init, noise));
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = plan.start; i < plan.stop; ++i) {
       // x0 = cx x + co out is affine in x and the output, so the Euler step x + (x - x0) / s * dt is
       // too: x_next = (1 + dt (1 - cx) / s) x - (dt co / s) out, one pass with per-frame coefficients.
       std::vector<double> c_in(nf), cxn(nf), con(nf);
@@ -72,10 +76,18 @@ class Euler : public Sampler {
         cxn[k] = 1.0 + dt * (1.0 - cx) / sk;
         con[k] = -dt * co / sk;
       }
-      const at::Tensor out = driver.denoise(x / plan.frame_values(c_in, x), i);
+      const at::Tensor scale = plan.frame_values(c_in, x);
+      const at::Tensor out = driver.denoise(x, i, &scale);
       x = driver.finish_step(plan.combine({&x, &out}, {&cxn, &con}), i);
     }
-    return x;
+    if (plan.stop == n) return x;
+    // A run stopped at step k returns the VP sample there, as a run begun at k takes it.
+    std::vector<double> to_vp(nf);
+    for (size_t k = 0; k < nf; ++k) {
+      const double sk = sig[static_cast<size_t>(plan.stop)][k];
+      to_vp[k] = plan.pinned[k] ? 1.0 : std::sqrt(sk * sk + 1.0);
+    }
+    return plan.restore_pinned(noise, x / plan.frame_values(to_vp, x));
   }
 
  private:

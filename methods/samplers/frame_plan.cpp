@@ -226,8 +226,53 @@ at::Tensor FramePlan::restore_pinned(const at::Tensor& given, const at::Tensor& 
   return at::where(m, given, x);
 }
 
+at::Tensor FramePlan::restore_held(int64_t i, const at::Tensor& before, const at::Tensor& x) const {
+  if (!any_held) return x;
+  const auto& h = held[static_cast<size_t>(i)];
+  if (std::find(h.begin(), h.end(), 1) == h.end()) return x;
+  std::vector<double> mask(h.begin(), h.end());
+  at::Tensor m = at::from_blob(mask.data(), {batch, 1, frames, 1, 1}, at::TensorOptions().dtype(at::kDouble))
+                     .to(at::TensorOptions().dtype(at::kBool).device(x.device()));
+  return at::where(m, before, x);
+}
+
+namespace {
+
+// The context's range of steps, checked against the plan's N.
+void set_range(FramePlan& plan, const SampleContext& ctx, const std::string& sampler) {
+  const int64_t n = plan.steps();
+  plan.start = ctx.start_step;
+  plan.stop = ctx.stop_step < 0 ? n : ctx.stop_step;
+  if (plan.start < 0 || plan.start > plan.stop || plan.stop > n)
+    throw ConfigError(sampler + ": steps to run [" + std::to_string(plan.start) + ", " + std::to_string(plan.stop) +
+                      ") do not lie within the " + std::to_string(n) + " steps of the schedule");
+}
+
+// An unpinned frame's timesteps must not increase; equal ones mark the step held for that frame.
+void check_and_mark_held(FramePlan& plan, const std::string& sampler, double final_timestep) {
+  const size_t n = static_cast<size_t>(plan.steps()), nf = static_cast<size_t>(plan.size());
+  plan.held.assign(n, std::vector<uint8_t>(nf, 0));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t k = 0; k < nf; ++k) {
+      if (plan.pinned[k]) continue;
+      const double t = plan.timesteps[i][k];
+      const double next = i + 1 < n ? plan.timesteps[i + 1][k] : final_timestep;
+      if (i + 1 < n && next > t)
+        throw ConfigError(sampler + ": per-frame timesteps of video " + std::to_string(k / plan.frames) + ", frame " +
+                          std::to_string(k % plan.frames) + " increase at step " + std::to_string(i + 1) + " (" +
+                          std::to_string(t) + " -> " + std::to_string(next) + "); an unpinned frame's timesteps "
+                          "must not increase");
+      if (next == t) {
+        plan.held[i][k] = 1;
+        plan.any_held = true;
+      }
+    }
+}
+
+}  // namespace
+
 FramePlan make_frame_plan(const std::vector<double>& timesteps, const SampleContext& ctx, const at::Tensor& x,
-                          const std::string& sampler) {
+                          const std::string& sampler, double final_timestep) {
   if (x.dim() != 5) throw Error(sampler + ": expected a [B, C, F, H, W] sample, got " + std::to_string(x.dim()) + " dims");
   FramePlan plan;
   plan.batch = x.size(0);
@@ -247,6 +292,7 @@ FramePlan make_frame_plan(const std::vector<double>& timesteps, const SampleCont
   }
   if (!ctx.frame_timesteps.defined()) {
     for (double t : timesteps) plan.timesteps.emplace_back(n, t);
+    set_range(plan, ctx, sampler);
     return plan;
   }
   const at::Tensor& ft = ctx.frame_timesteps;
@@ -257,6 +303,8 @@ FramePlan make_frame_plan(const std::vector<double>& timesteps, const SampleCont
   at::Tensor t = ft.to(at::kCPU).to(at::kDouble).contiguous();
   const double* tp = t.data_ptr<double>();
   for (int64_t i = 0; i < ft.size(0); ++i) plan.timesteps.emplace_back(tp + i * static_cast<int64_t>(n), tp + (i + 1) * static_cast<int64_t>(n));
+  check_and_mark_held(plan, sampler, final_timestep);
+  set_range(plan, ctx, sampler);
   return plan;
 }
 

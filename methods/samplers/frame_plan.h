@@ -48,6 +48,13 @@ struct FramePlan {
   std::vector<std::vector<double>> timesteps;  // [N][B * F], frame index b * F + f
   std::vector<uint8_t> pinned;                 // [B * F]
   bool any_pinned = false;
+  // held[i][k]: frame k keeps its timestep across step i (asynchronous per-frame tables), so step i is a
+  // masked no-op for it: its value comes back bitwise, and no coefficient divides by its h = 0.
+  std::vector<std::vector<uint8_t>> held;  // [N][B * F]
+  bool any_held = false;
+  int64_t start = 0, stop = 0;  // the steps to run, [start, stop)
+
+  bool is_held(int64_t i, size_t k) const { return any_held && held[static_cast<size_t>(i)][k] != 0; }
 
   int64_t steps() const { return static_cast<int64_t>(timesteps.size()); }
   int64_t size() const { return batch * frames; }
@@ -67,12 +74,20 @@ struct FramePlan {
                      const std::vector<const std::vector<double>*>& coefs) const;
   // x with its pinned frames replaced by those of `given` (bitwise); x itself when nothing is pinned.
   at::Tensor restore_pinned(const at::Tensor& given, const at::Tensor& x) const;
+  // x with the frames held at step i replaced by those of `before` (bitwise); x itself when none is.
+  at::Tensor restore_held(int64_t i, const at::Tensor& before, const at::Tensor& x) const;
 };
 
 // The plan for a [B, C, F, H, W] sample: `timesteps` for every frame, or the context's per-frame table
-// (checked: shape [N, B, F] with N == timesteps.size()). Throws ConfigError on a mismatch.
+// (checked: shape [N, B, F] with N == timesteps.size(), and no unpinned frame's timestep increasing from
+// one step to the next; the error names the video, frame and step), and the context's range of steps.
+// `final_timestep` is the timestep the point after the last step stands for (0 when the final sigma is
+// the smallest training sigma, -1 when it is 0): a frame at that timestep in the last row is held there.
+// Throws ConfigError on a mismatch.
 FramePlan make_frame_plan(const std::vector<double>& timesteps, const SampleContext& ctx, const at::Tensor& x,
-                          const std::string& sampler);
+                          const std::string& sampler, double final_timestep = -1.0);
+// The final_timestep of a final-sigma option ("zero" or "sigma_min").
+inline double final_timestep_of(const std::string& final_sigma) { return final_sigma == "sigma_min" ? 0.0 : -1.0; }
 
 // A small dense solve (Gaussian elimination with partial pivoting), row-major n x n.
 std::vector<double> solve_linear(std::vector<double> a, std::vector<double> b, int64_t n);

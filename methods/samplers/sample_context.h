@@ -26,6 +26,11 @@ struct SampleContext {
   // Optional [B, F] bool: frames held at t = 0. They reach the model with t = 0 and come back
   // bitwise as given in the initial sample (image-to-video, interpolation, long-video conditioning).
   at::Tensor pinned;
+  // The steps to run: [start_step, stop_step) of the sampler's N (stop -1 = N). A run begun at step k
+  // takes the given sample as the one at step k (for Euler: the VP sample, which it scales to VE) and
+  // starts a multistep history afresh; a run stopped at step k returns the sample at step k.
+  int64_t start_step = 0;
+  int64_t stop_step = -1;
 };
 
 struct SampleStats {

@@ -66,19 +66,29 @@ StepDriver::StepDriver(const Denoise& denoise, const SampleContext& ctx, SampleS
   if (ctx.hooks) history_length_ = ctx.hooks->history_length();
 }
 
-at::Tensor StepDriver::denoise(const at::Tensor& model_input, int64_t step) {
-  at::Tensor t = plan_.timestep_tensor(step, model_input);
-  at::Tensor input = model_input;
+StepView StepDriver::view_of(int64_t step, const at::Tensor& sample, const at::Tensor& timesteps) const {
+  StepView view;
+  view.step = step;
+  view.steps = plan_.steps();
+  view.sample = sample;
+  view.timesteps = timesteps;
+  view.sample_history = &history_;
+  return view;
+}
+
+at::Tensor StepDriver::denoise(at::Tensor& x, int64_t step, const at::Tensor* input_scale) {
+  at::Tensor t = plan_.timestep_tensor(step, x);
+  at::Tensor input = input_scale ? x / *input_scale : x;
   if (ctx_.hooks && !ctx_.hooks->empty()) {
-    StepView view;
-    view.step = step;
-    view.steps = plan_.steps();
-    view.sample = input;
-    view.timesteps = t;
-    view.sample_history = &history_;
+    StepView view = view_of(step, input, t);
     ctx_.hooks->before_denoise(view);
-    input = view.sample;
+    if (!view.sample.is_same(input)) {
+      // The edited input is the sample from here on; pinned frames stay as given (their scale is 1).
+      input = plan_.restore_pinned(given_, view.sample);
+      x = input_scale ? input * *input_scale : input;
+    }
   }
+  step_base_ = x;
   ++stats_.nfe;
   at::Tensor out = denoise_(input, t);
   if (!out.sizes().equals(input.sizes()))
@@ -86,18 +96,27 @@ at::Tensor StepDriver::denoise(const at::Tensor& model_input, int64_t step) {
   return out.to(input.scalar_type());
 }
 
+at::Tensor StepDriver::after_corrector(const at::Tensor& corrected, const at::Tensor& uncorrected, int64_t step) {
+  at::Tensor out = plan_.restore_pinned(given_, corrected);
+  if (step > 0) out = plan_.restore_held(step - 1, uncorrected, out);
+  if (ctx_.hooks && !ctx_.hooks->empty()) {
+    StepView view = view_of(step, out, plan_.timestep_tensor(step, out));
+    view.uncorrected = &uncorrected;
+    ctx_.hooks->after_corrector(view);
+    out = plan_.restore_pinned(given_, view.sample);
+  }
+  step_base_ = out;
+  return out;
+}
+
 at::Tensor StepDriver::finish_step(const at::Tensor& x, int64_t step, const std::vector<at::Tensor>* model_history) {
   at::Tensor out = plan_.restore_pinned(given_, x);
+  if (step_base_.defined()) out = plan_.restore_held(step, step_base_, out);
   ++stats_.steps;
   corrector_next_ = true;
   if (ctx_.hooks && !ctx_.hooks->empty()) {
-    StepView view;
-    view.step = step;
-    view.steps = plan_.steps();
-    view.sample = out;
-    view.timesteps = plan_.timestep_tensor(step, x);
+    StepView view = view_of(step, out, plan_.timestep_tensor(step, x));
     view.model_history = model_history;
-    view.sample_history = &history_;
     ctx_.hooks->after_step(view);
     corrector_next_ = view.corrector_next;
     // Hooks edit generated frames only: pinned frames stay exactly as given.

@@ -51,15 +51,23 @@ struct CommonOptions {
   static ParamSpecs specs(const std::string& spacing, const std::string& final_sigma, int64_t steps = 20);
 };
 
-// The bookkeeping every sampler loop shares: hooks around each denoise call and step, NFE, the noise of
-// stochastic steps, pinned frames restored bitwise, and the post-step history hooks asked for.
+// The bookkeeping every sampler loop shares: hooks around each denoise call, corrector and step, NFE,
+// the noise of stochastic steps, pinned frames restored bitwise, frames held by a per-frame table kept
+// bitwise through the step, and the post-step history hooks asked for. A sampler runs the steps
+// [plan.start, plan.stop).
 class StepDriver {
  public:
   StepDriver(const Denoise& denoise, const SampleContext& ctx, SampleStats& stats, const FramePlan& plan,
              const at::Tensor& given);
-  // Runs before_denoise hooks on the model input, calls the network with step i's timesteps.
-  at::Tensor denoise(const at::Tensor& model_input, int64_t step);
-  // Restores pinned frames, runs after_step hooks, records history. Returns the (possibly edited) sample.
+  // Runs before_denoise hooks on the model input and calls the network with step i's timesteps. The
+  // model input is x, or x / input_scale when given (Euler's VE sample). A hook's edit of the input
+  // becomes x itself (rescaled), so the step and its conversions proceed from the edited sample.
+  at::Tensor denoise(at::Tensor& x, int64_t step, const at::Tensor* input_scale = nullptr);
+  // A corrector's result at the start of step i (the previous step recomputed): frames held through the
+  // previous step keep `uncorrected`, pinned frames are restored, after_corrector hooks run, and the result
+  // becomes the sample step i proceeds from. Returns the (possibly edited) sample.
+  at::Tensor after_corrector(const at::Tensor& corrected, const at::Tensor& uncorrected, int64_t step);
+  // Restores pinned and held frames, runs after_step hooks, records history. Returns the (possibly edited) sample.
   at::Tensor finish_step(const at::Tensor& x, int64_t step, const std::vector<at::Tensor>* model_history = nullptr);
   // Whether the hooks left UniPC's corrector on for the next step.
   bool corrector_next() const { return corrector_next_; }
@@ -68,11 +76,14 @@ class StepDriver {
   const FramePlan& plan() const { return plan_; }
 
  private:
+  StepView view_of(int64_t step, const at::Tensor& sample, const at::Tensor& timesteps) const;
+
   const Denoise& denoise_;
   const SampleContext& ctx_;
   SampleStats& stats_;
   const FramePlan& plan_;
   at::Tensor given_;
+  at::Tensor step_base_;  // the sample the current step proceeds from (held frames come back as this)
   std::deque<at::Tensor> history_;
   int64_t history_length_ = 0;
   bool corrector_next_ = true;

@@ -93,7 +93,8 @@ class UniPC : public Sampler {
     if (o_.karras && ctx.frame_timesteps.defined())
       throw ConfigError("unipc: karras sigmas with per-frame timesteps are not defined; use karras: false");
     const KarrasSchedule karras = o_.karras ? multistep_karras_schedule(ctx.schedule, o_.common.steps) : KarrasSchedule{};
-    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "unipc");
+    const FramePlan plan = make_frame_plan(listed_timesteps(*this, ctx, o_.common.steps), ctx, noise, "unipc",
+                                           final_timestep_of(o_.common.final_sigma));
     const int64_t n = plan.steps();
     const size_t nf = static_cast<size_t>(plan.size());
     // VE sigma of every point, per frame; point n is the final sigma.
@@ -120,8 +121,22 @@ class UniPC : public Sampler {
           continue;
         }
         prev_key = std::move(key);
-        const UniCoefficients u = uni_coefficients(sig[static_cast<size_t>(to)][k], sig[static_cast<size_t>(from)][k],
-                                                   s_hist, p, corr, o_.predict_x0, o_.bh1);
+        const double s_to = sig[static_cast<size_t>(to)][k], s_from = sig[static_cast<size_t>(from)][k];
+        if (s_to == s_from) {  // a frame held through the step (h = 0): the identity, restored bitwise
+          xc[k] = 1.0;
+          for (auto& cj : c) cj[k] = 0.0;
+          continue;
+        }
+        // A frame that held its timestep has history entries at its current sigma (r_k = 0): it steps
+        // with the newest entries whose sigmas are distinct, at a lower order.
+        std::vector<double> s_use;
+        for (double sh : s_hist) {
+          if (sh == s_from || std::find(s_use.begin(), s_use.end(), sh) != s_use.end()) break;
+          s_use.push_back(sh);
+        }
+        const int64_t p_frame = static_cast<int64_t>(s_use.size()) + 1;
+        for (auto& cj : c) cj[k] = 0.0;
+        const UniCoefficients u = uni_coefficients(s_to, s_from, s_use, p_frame, corr, o_.predict_x0, o_.bh1);
         xc[k] = u.xc;
         // x - mc m0 - sum_j w_j (m_j - m0) - wt (m - m0)
         double c0 = -u.mc + u.wt;
@@ -145,7 +160,7 @@ class UniPC : public Sampler {
     std::vector<at::Tensor> history;  // converted outputs, oldest first, at most `order`
     int64_t this_order = 0, warm = 0;
     const at::Tensor zeros = o_.predict_x0 ? at::Tensor() : at::zeros_like(noise);
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = plan.start; i < plan.stop; ++i) {
       const at::Tensor out = driver.denoise(x, i);
       // The conversion as one pass, m = cx x + co out, with per-frame coefficients in double.
       std::vector<double> cx(nf), co(nf);
@@ -180,7 +195,7 @@ class UniPC : public Sampler {
         }
         terms.push_back(&m);
         coefs.push_back(&c.back());
-        x = plan.restore_pinned(noise, plan.combine(terms, coefs));
+        x = driver.after_corrector(plan.combine(terms, coefs), x, i);
       }
       history.push_back(m);
       if (static_cast<int64_t>(history.size()) > o_.order) history.erase(history.begin());

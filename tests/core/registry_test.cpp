@@ -60,5 +60,28 @@ TEST(RegistryTest, NestedEntriesResolveRecursively) {
   EXPECT_THROW(resolve_params(Json{{"sampler", {{"name", "dpm"}}}}, outer, "v"), ConfigError);
 }
 
+TEST(RegistryTest, NestedListResolvesEachEntryAndNamesTheOneAtFault) {
+  auto samplers = make_registry();
+  ParamSpecs outer = {samplers.nested_list_param("hooks", "a list of entries")};
+  const Json none = resolve_params(Json::object(), outer, "v");
+  EXPECT_EQ(none.at("hooks"), Json::array());
+  const Json two = resolve_params({{"hooks", Json::array({"ddim", {{"name", "unipc"}, {"order", 3}}})}}, outer, "v");
+  EXPECT_EQ(two.at("hooks"), Json::parse(R"([{"name": "ddim", "eta": 0.0}, {"name": "unipc", "order": 3, "steps": 20}])"));
+  auto message = [&](const Json& given) {
+    try {
+      resolve_params(given, outer, "variants[1]");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message({{"hooks", Json::array({"ddim", "unpic"})}}),
+            "variants[1].hooks[1].name: unknown sampler 'unpic' (did you mean 'unipc'?)");
+  EXPECT_EQ(message({{"hooks", Json::array({{{"order", 2}}})}}), "variants[1].hooks[0].name: missing");
+  EXPECT_NE(message({{"hooks", Json::array({{{"name", "ddim"}, {"etta", 1.0}}})}}).find("variants[1].hooks[0].etta"),
+            std::string::npos);
+  EXPECT_NE(message({{"hooks", "ddim"}}).find("variants[1].hooks: expected a list"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vdlab

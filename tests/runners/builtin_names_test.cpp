@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "datasets/clip_source.h"
+#include "methods/hooks/hook_registry.h"
 #include "methods/method.h"
 #include "methods/noise/noise_init.h"
 #include "methods/samplers/sampler.h"
@@ -26,6 +27,7 @@ TEST(BuiltinNamesTest, EveryExpectedNameIsRegistered) {
   expect_names(method_registry(), {"uniform", "correlated-noise"});
   expect_names(sampler_registry(), {"ddpm", "ddim", "euler", "dpmsolver++", "unipc"});
   expect_names(noise_registry(), {"iid", "ar1", "mixed"});
+  expect_names(hook_registry(), {"edit-probe"});
   expect_names(backbone_registry(), {"unet", "torchscript", "diffusers-test", "gaussian", "gaussian-mixture"});
   expect_names(metric_registry(), {"fvd", "fid", "clip_sim", "fc", "mm", "flow_motion", "stability"});
 }
