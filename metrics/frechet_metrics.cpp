@@ -104,10 +104,37 @@ FeatureStats reference_stats(const StatsKey& key, const MetricContext& ctx, cons
   return stats;
 }
 
-void store_fake_features(const MetricContext& ctx, const std::string& key, const Features& f, Json& protocol) {
-  if (ctx.features_dir.empty()) return;
-  const std::string path = ctx.features_dir + "/" + file_safe(key) + ".h5";
-  write_features(path, key, f, protocol);
+// The generated set's features are stored with the cell under the identity of what produced them (the
+// extractor file, its input, the clip length and the set itself), not under the metric's key: a metric
+// that needs the same features (another covariance estimator, a metric added to a finished cell, a value
+// scored again after the reference statistics changed) reads them back instead of extracting again.
+std::string stored_features_path(const MetricContext& ctx, const Json& identity) {
+  if (ctx.features_dir.empty()) return "";
+  return ctx.features_dir + "/features-" + config_hash(identity).substr(0, 16) + ".h5";
+}
+
+// Features stored earlier under `identity`, with the shapes of the videos they came from; false when
+// there are none (or no features folder).
+bool read_stored_features(const MetricContext& ctx, const Json& identity, Features& features, Json& shapes,
+                          Json& protocol) {
+  const std::string path = stored_features_path(ctx, identity);
+  if (path.empty() || !std::filesystem::exists(path)) return false;
+  Json stored;
+  features = read_features(path, &stored);
+  if (stored.value("feature_identity", Json()) != identity) return false;  // another identity, same prefix
+  shapes = stored.value("fake", Json());
+  protocol["features_file"] = path;
+  protocol["features_read_back"] = true;
+  return true;
+}
+
+void store_fake_features(const MetricContext& ctx, const Json& identity, const std::string& key, const Features& f,
+                         Json& protocol) {
+  const std::string path = stored_features_path(ctx, identity);
+  if (path.empty() || protocol.value("features_read_back", false)) return;
+  Json stored = protocol;
+  stored["feature_identity"] = identity;
+  write_features(path, key, f, stored);
   protocol["features_file"] = path;
 }
 
@@ -128,9 +155,20 @@ void append_features(Features& all, const Features& part) {
 
 // What a protocol records about a set: the shape of every video the metric read; a reference set whose
 // statistics came from the cache was not read again, and only its size is known.
-Json set_shape(const VideoSet& s, const ShapeTally& seen) {
+Json set_shape(const VideoSet& s, const ShapeTally& seen, const Json& recorded = Json()) {
   if (seen.videos() > 0) return seen.to_json();
+  if (recorded.is_object()) return recorded;  // read back with its stored features
   return {{"videos", s.size()}, {"shapes", "not read (reference statistics from the cache)"}};
+}
+
+// What identifies a generated set's features: the extractor file, how its input was prepared, and the set
+// (its content hash: the cell's hash for generated videos). Only computed where features are stored.
+Json generated_features_identity(const MetricContext& ctx, const VideoSet& fake, const std::string& extractor_sha256,
+                                 Json how) {
+  if (ctx.features_dir.empty()) return Json();
+  how["extractor_sha256"] = extractor_sha256;
+  how["set"] = video_set_hash(fake);
+  return how;
 }
 
 void fill_result(MetricValue& v, const FrechetResult& r, Json& protocol) {
@@ -147,9 +185,10 @@ void fill_result(MetricValue& v, const FrechetResult& r, Json& protocol) {
 MetricValue frechet_value(const std::string& key, const VideoSet& real, const ShapeTally& real_seen,
                           const VideoSet& fake, const ShapeTally& fake_seen, const FeatureStats& ref,
                           const FeatureStats& gen, CovarianceEstimator estimator, const std::string& unit,
-                          const Features& generated, const MetricContext& ctx, Json& protocol) {
+                          const Features& generated, const Json& identity, const Json& fake_shapes,
+                          const MetricContext& ctx, Json& protocol) {
   protocol["real"] = set_shape(real, real_seen);
-  protocol["fake"] = set_shape(fake, fake_seen);
+  protocol["fake"] = set_shape(fake, fake_seen, fake_shapes);
   protocol["n_real_" + unit] = ref.count();
   protocol["n_fake_" + unit] = gen.count();
   protocol["feature_dim"] = gen.dim();
@@ -157,7 +196,7 @@ MetricValue frechet_value(const std::string& key, const VideoSet& real, const Sh
   v.key = key;
   v.higher_is_better = false;
   fill_result(v, frechet_distance(ref, gen, estimator), protocol);
-  store_fake_features(ctx, key, generated, protocol);
+  store_fake_features(ctx, identity, key, generated, protocol);
   v.protocol = protocol;
   return v;
 }
@@ -199,13 +238,20 @@ class FidMetric : public Metric {
     }, protocol);
     FeatureStats gen;
     Features all;
-    fake.for_each([&](std::size_t, const Video& v) {
-      fake_seen.add(v);
-      const Features f = ex->frame_features(v, batch_);
-      add_features(gen, f);
-      if (!ctx.features_dir.empty()) append_features(all, f);
-    });
-    return {frechet_value(key, real, real_seen, fake, fake_seen, ref, gen, estimator_, "vectors", all, ctx, protocol)};
+    Json fake_shapes;
+    const Json identity = generated_features_identity(ctx, fake, ex->info().sha256, {{"features", "frames"}});
+    if (read_stored_features(ctx, identity, all, fake_shapes, protocol)) {
+      add_features(gen, all);
+    } else {
+      fake.for_each([&](std::size_t, const Video& v) {
+        fake_seen.add(v);
+        const Features f = ex->frame_features(v, batch_);
+        add_features(gen, f);
+        if (!ctx.features_dir.empty()) append_features(all, f);
+      });
+    }
+    return {frechet_value(key, real, real_seen, fake, fake_seen, ref, gen, estimator_, "vectors", all, identity,
+                          fake_shapes, ctx, protocol)};
   }
 
  private:
@@ -266,11 +312,19 @@ class FvdMetric : public Metric {
       }, protocol);
       FeatureStats gen;
       Features all;
-      features_of(*ex, fake, "a generated", input, fake_seen, [](const Video&) { return 0; }, [&](const Features& f) {
-        add_features(gen, f);
-        if (!ctx.features_dir.empty()) append_features(all, f);
-      });
-      return {frechet_value(key, real, real_seen, fake, fake_seen, ref, gen, estimator_, "clips", all, ctx, protocol)};
+      Json fake_shapes;
+      const Json identity = generated_features_identity(
+          ctx, fake, ex->info().sha256, {{"features", "clips"}, {"input", stylegan ? "raw" : "center-crop"}, {"frames", frames_}});
+      if (read_stored_features(ctx, identity, all, fake_shapes, protocol)) {
+        add_features(gen, all);
+      } else {
+        features_of(*ex, fake, "a generated", input, fake_seen, [](const Video&) { return 0; }, [&](const Features& f) {
+          add_features(gen, f);
+          if (!ctx.features_dir.empty()) append_features(all, f);
+        });
+      }
+      return {frechet_value(key, real, real_seen, fake, fake_seen, ref, gen, estimator_, "clips", all, identity,
+                            fake_shapes, ctx, protocol)};
     } catch (const TooShort& e) {
       return {skipped_value(key, e.what(), protocol, false)};
     }

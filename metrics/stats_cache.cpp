@@ -98,10 +98,15 @@ void write_features(const std::string& path, const std::string& metric_key, cons
   out.commit();
 }
 
-Features read_features(const std::string& path) {
+Features read_features(const std::string& path, Json* protocol) {
   try {
     h5::quiet();
     H5::H5File f(path, H5F_ACC_RDONLY);
+    if (protocol) {
+      const std::string text = h5::read_string_attr(f.openGroup("/"), "protocol");
+      *protocol = Json::parse(text, nullptr, false);
+      if (protocol->is_discarded()) throw IoError(path + ": its protocol attribute is not JSON");
+    }
     H5::DataSet s = f.openDataSet("features");
     hsize_t dims[2] = {0, 0};
     s.getSpace().getSimpleExtentDims(dims);

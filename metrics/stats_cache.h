@@ -40,6 +40,7 @@ class StatsCache {
 
 void write_features(const std::string& path, const std::string& metric_key, const Features& features,
                     const Json& protocol);
-Features read_features(const std::string& path);
+// `protocol`, when given, receives the protocol stored with the features.
+Features read_features(const std::string& path, Json* protocol = nullptr);
 
 }  // namespace vdlab

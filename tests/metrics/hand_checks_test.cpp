@@ -159,6 +159,34 @@ TEST(StatsCache, ReusedWhenKeysMatchAndRecomputedWhenTheExtractorChanges) {
   EXPECT_EQ(fourth.protocol.at("reference_stats"), "computed");
 }
 
+TEST(StoredFeatures, AnotherMetricOnTheSameFeaturesReadsThemBack) {
+  register_builtin_metrics();
+  MetricContext ctx;
+  ctx.cache_dir = test::scratch_dir("readback-cache");
+  ctx.weights_dir = test::test_weights_dir("readback-weights");
+  ctx.features_dir = test::scratch_dir("readback-features");
+  const VideoSet real = test::varied_set(6, 4, 20, 7), fake = test::varied_set(6, 4, 20, 8);
+  auto fid = [&](const std::string& estimator, MetricContext& c) {
+    return metric_registry().make("fid", Json{{"estimator", estimator}}, "fid")->compute(real, fake, c)[0];
+  };
+  const MetricValue unbiased = fid("unbiased", ctx);
+  EXPECT_FALSE(unbiased.protocol.value("features_read_back", false));
+  // The biased estimator needs the same features: they are read back, not extracted again.
+  const MetricValue biased = fid("biased", ctx);
+  EXPECT_TRUE(biased.protocol.value("features_read_back", false));
+  EXPECT_EQ(biased.protocol.at("features_file"), unbiased.protocol.at("features_file"));
+  EXPECT_EQ(biased.protocol.at("fake"), unbiased.protocol.at("fake"));  // the shapes come back with them
+  // And give the value a fresh extraction gives.
+  MetricContext fresh = ctx;
+  fresh.features_dir = test::scratch_dir("readback-features-fresh");
+  const MetricValue extracted = fid("biased", fresh);
+  EXPECT_FALSE(extracted.protocol.value("features_read_back", false));
+  EXPECT_NEAR(biased.value, extracted.value, 1e-9 * std::max(1.0, std::abs(extracted.value)));
+  // Another extractor file: other features, extracted again.
+  ctx.weights_dir = test::test_weights_dir("readback-weights-b", "image_extractor_b.pt");
+  EXPECT_FALSE(fid("biased", ctx).protocol.value("features_read_back", false));
+}
+
 TEST(StatsCache, RoundTripsStatisticsAndRejectsOtherKeys) {
   const std::string dir = test::scratch_dir("cache-roundtrip");
   StatsCache cache(dir);
