@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <memory>
 
 #include "core/error.h"
 #include "methods/hooks/step_hooks.h"
@@ -137,13 +138,13 @@ TEST(SamplerDiffusers, DdpmWithLibTorchsGeneratorDrawsAsPythonTorch) {
 
 // diffusers' Euler full loop (test_scheduler_euler.py::full_loop) assigns the scaled model input back to
 // the sample (`sample = scheduler.scale_model_input(sample, t)`) and then steps on it, so each step divides
-// the running sample by sqrt(sigma^2 + 1) once more than Euler does. These hooks reproduce that loop on
-// vdlab's Euler: the model sees the sample the step is taken on, and after each step the sample is divided
-// by the next step's sqrt(sigma^2 + 1).
+// the running sample by sqrt(sigma^2 + 1) once more than Euler does. This reproduces that loop on vdlab's
+// Euler: a post-step hook divides the sample by the next step's sqrt(sigma^2 + 1) (the assignment), and the
+// model is called on the sample the step is taken on (Euler hands it that sample divided by the same
+// factor, which the wrapper undoes).
 class DiffusersEulerTestLoop : public StepHook {
  public:
   explicit DiffusersEulerTestLoop(std::vector<double> c_in) : c_in_(std::move(c_in)) {}
-  void before_denoise(StepView& view) override { view.sample = view.sample * c_in_[static_cast<size_t>(view.step)]; }
   void after_step(StepView& view) override {
     if (static_cast<size_t>(view.step) + 1 < c_in_.size())
       view.sample = view.sample / c_in_[static_cast<size_t>(view.step) + 1];
@@ -152,6 +153,13 @@ class DiffusersEulerTestLoop : public StepHook {
  private:
   std::vector<double> c_in_;
 };
+
+Denoise on_unscaled_input(Denoise model, std::vector<double> c_in) {
+  auto step = std::make_shared<size_t>(0);
+  return [model = std::move(model), c_in = std::move(c_in), step](const at::Tensor& x, const at::Tensor& t) {
+    return model(x * c_in.at((*step)++), t);
+  };
+}
 
 TEST(SamplerDiffusers, EulerTestLoopValuesHold) {
   const std::map<std::string, Published> euler = {
@@ -187,7 +195,8 @@ TEST(SamplerDiffusers, EulerTestLoopValuesHold) {
     SampleStats stats;
     // The sampler scales its input by init_noise_sigma itself; the loop's first sample is that divided by c_0.
     const at::Tensor x = testing::diffusers_sample_deter({4, 3, 8, 8}) / c_in.front();
-    const at::Tensor y = make_sampler("euler", params)->sample(testing::diffusers_test_denoise(), x, ctx, stats);
+    const at::Tensor y =
+        make_sampler("euler", params)->sample(on_unscaled_input(testing::diffusers_test_denoise(), c_in), x, ctx, stats);
     const double sum = y.abs().sum().item<double>(), mean = y.abs().mean().item<double>();
     std::printf("[diffusers] %-50s published sum %.4f mean %.6g | ours sum %.4f mean %.6g\n", name.c_str(), pub.sum,
                 pub.mean, sum, mean);

@@ -21,11 +21,7 @@ using testing::count_occurrences;
 using testing::fresh_dir;
 using testing::run_command;
 using testing::vdlab_binary;
-
-std::string write_file(const fs::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-  return path.string();
-}
+using testing::write_file;
 
 std::string common_options(const fs::path& dir) {
   return " --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() + " --threads 1";

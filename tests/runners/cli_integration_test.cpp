@@ -13,35 +13,17 @@
 #include <thread>
 
 #include "results/cell_file.h"
+#include "runners/cli_support.h"
 
 namespace vdlab {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kVdlab = std::string(VDLAB_BINARY_DIR) + "/runners/vdlab";
-
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run_command(const std::string& command) {
-  Result r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), int(buf.size()), pipe)) r.output += buf.data();
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+const std::string kVdlab = testing::vdlab_binary();
+using testing::fresh_dir;
+using testing::run_command;
+using testing::CommandResult;
 
 // Six cells of a sampler sweep on the diffusers test model over a tiny moving-shapes split.
 std::string write_experiment(const fs::path& dir, int steps) {
@@ -81,19 +63,19 @@ TEST(CliIntegration, RunWritesCellsAndSkipsFinishedOnes) {
   const std::string exp = write_experiment(dir, 5);
   const std::string common = " --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() + " --threads 1";
 
-  const Result plan1 = run_command(kVdlab + " plan " + exp + common);
-  const Result plan2 = run_command(kVdlab + " plan " + exp + common);
+  const CommandResult plan1 = run_command(kVdlab + " plan " + exp + common);
+  const CommandResult plan2 = run_command(kVdlab + " plan " + exp + common);
   ASSERT_EQ(plan1.code, 0) << plan1.output;
   EXPECT_EQ(plan1.output, plan2.output);
   EXPECT_NE(plan1.output.find("6 cells"), std::string::npos) << plan1.output;
 
-  const Result first = run_command(kVdlab + " run " + exp + common);
+  const CommandResult first = run_command(kVdlab + " run " + exp + common);
   ASSERT_EQ(first.code, 0) << first.output;
   EXPECT_EQ(count_files(dir / "out" / "cells", ".h5"), 6);
   EXPECT_TRUE(fs::exists(dir / "out" / "report.md"));
   EXPECT_TRUE(fs::exists(dir / "out" / "samples" / "grid.png"));
 
-  const Result second = run_command(kVdlab + " run " + exp + common);
+  const CommandResult second = run_command(kVdlab + " run " + exp + common);
   ASSERT_EQ(second.code, 0) << second.output;
   int skipped = 0;
   for (std::size_t at = 0; (at = second.output.find("skipped", at)) != std::string::npos; ++at) ++skipped;
@@ -121,7 +103,7 @@ TEST(CliIntegration, CellFileOpensInH5py) {
                            "assert abs(mm.attrs['value'] - mm['per_sample'][:].mean()) < 1e-9\n"
                            "assert f['samples'].shape == (8, 6, 16, 16, 3) and f['samples'].dtype == 'uint8'\n"
                            "print('h5py ok', f.attrs['hash'])\n";
-  const Result r = run_command("/usr/bin/python3 " + script.string() + " " + cell.string());
+  const CommandResult r = run_command("/usr/bin/python3 " + script.string() + " " + cell.string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("h5py ok"), std::string::npos) << r.output;
 }
@@ -154,7 +136,7 @@ TEST(CliIntegration, KilledRunLeavesNothingCorruptAndResumes) {
     }
   }
 
-  const Result resumed = run_command(kVdlab + " run " + exp + " --out " + out + " --cache " + cache + " --threads 1");
+  const CommandResult resumed = run_command(kVdlab + " run " + exp + " --out " + out + " --cache " + cache + " --threads 1");
   ASSERT_EQ(resumed.code, 0) << resumed.output;
   int skipped = 0, ran = 0;
   for (std::size_t at = 0; (at = resumed.output.find("skipped\n", at)) != std::string::npos; ++at) ++skipped;
@@ -197,7 +179,7 @@ TEST(CliIntegration, BadInputGivesOneLineAndNoResult) {
   };
   for (const auto& c : cases) {
     const fs::path out = dir / ("out_" + fs::path(c.file).stem().string());
-    const Result r = run_command(kVdlab + " run " + c.file + " --out " + out.string() + " --cache " +
+    const CommandResult r = run_command(kVdlab + " run " + c.file + " --out " + out.string() + " --cache " +
                                  (dir / "cache").string() + " --threads 1");
     EXPECT_EQ(r.code, 2) << c.file;  // bad input, as --help says
     EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.file << "\n" << r.output;
@@ -214,19 +196,19 @@ namespace vdlab {
 namespace {
 
 TEST(CliIntegration, EveryCommandHasHelp) {
-  const Result top = run_command(kVdlab + " --help");
+  const CommandResult top = run_command(kVdlab + " --help");
   EXPECT_EQ(top.code, 0);
   for (const char* name : {"run", "plan", "cell", "status", "list", "preview", "metrics"}) {
     const std::string command = name;
     EXPECT_NE(top.output.find("  " + command), std::string::npos) << command;
-    const Result r = run_command(kVdlab + " " + command + " --help");
+    const CommandResult r = run_command(kVdlab + " " + command + " --help");
     EXPECT_EQ(r.code, 0) << command << "\n" << r.output;
     EXPECT_NE(r.output.find("usage: vdlab " + command), std::string::npos) << r.output;
   }
-  const Result list = run_command(kVdlab + " list samplers");
+  const CommandResult list = run_command(kVdlab + " list samplers");
   EXPECT_NE(list.output.find("unipc"), std::string::npos);
   EXPECT_NE(list.output.find("variant = \"bh2\""), std::string::npos) << list.output;
-  const Result typo = run_command(kVdlab + " lsit methods");
+  const CommandResult typo = run_command(kVdlab + " lsit methods");
   EXPECT_EQ(typo.code, 2);
   EXPECT_NE(typo.output.find("did you mean 'list'"), std::string::npos);
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace vdlab::testing {
@@ -40,6 +41,11 @@ inline int count_occurrences(const std::string& text, const std::string& what) {
   int n = 0;
   for (std::size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++n;
   return n;
+}
+
+inline std::string write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path.string();
 }
 
 }  // namespace vdlab::testing

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "results/cell_file.h"
+#include "runners/cli_support.h"
 
 namespace vdlab {
 namespace {
@@ -15,11 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 
 int run_command(const std::string& command, std::string& output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), int(buf.size()), pipe)) output += buf.data();
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const testing::CommandResult r = testing::run_command(command);
+  output += r.output;
+  return r.code;
 }
 
 std::string experiment(const fs::path& dir, const std::string& hook) {

@@ -18,11 +18,7 @@ using testing::count_occurrences;
 using testing::fresh_dir;
 using testing::run_command;
 using testing::vdlab_binary;
-
-std::string write_file(const fs::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-  return path.string();
-}
+using testing::write_file;
 
 // A backbone that would train for a long time: any check that comes after it loads would take minutes.
 const char* kTrainedBackbone = "backbone: {name: unet, preset: tiny, train: {steps: 100000}}\n";
