@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -162,7 +163,9 @@ void save_experiment(const Experiment& e, const RunOptions& ro) {
 
 // Said by plan and run before any cell runs: a trained backbone's training split, when it was left out.
 void warn_default_train_split(const Experiment& e) {
-  if (e.train_dataset_defaulted && backbone_trains(e.backbone))
+  const auto backbones = distinct_backbones(e);
+  if (e.train_dataset_defaulted &&
+      std::any_of(backbones.begin(), backbones.end(), [](const auto& b) { return backbone_trains(b.first); }))
     log_warn("train_dataset not given: the backbone trains on " + e.train_dataset.dump() +
              " (`dataset` with split train)");
 }
