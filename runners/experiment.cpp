@@ -15,6 +15,7 @@
 #include "methods/backbone/register_backbones.h"
 #include "methods/method.h"
 #include "metrics/metric.h"
+#include "results/paper_report.h"
 #include "runners/yaml_json.h"
 
 namespace vdlab {
@@ -191,7 +192,8 @@ const ParamSpecs& experiment_fields() {
       {"variants", Json::array(), "method variants: {method: NAME, label: TEXT, zip: {...}, backbone: {...merged over `backbone`}, ...its parameters}"},
       {"seeds", Json::array({0}), "seeds; each variant runs once per seed"},
       {"metrics", Json::array(), "metric names, or {name: NAME, ...parameters}"},
-      {"generate", Json::object(), "count, batch_size, save_samples, conditional"}};
+      {"generate", Json::object(), "count, batch_size, save_samples, conditional"},
+      {"paper", nullptr, "a seed paper's tables, figures and claims for `vdlab paper-report` (not part of any cell's hash)"}};
   return specs;
 }
 
@@ -239,6 +241,10 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
   Experiment e;
   e.origin = origin;
   e.name = raw.value("name", std::string());
+  if (raw.contains("paper") && !raw.at("paper").is_null()) {
+    validate_paper_section(raw.at("paper"));
+    e.paper = raw.at("paper");
+  }
 
   // Backbone: the shorthand (`{torchscript: PATH}`, a mapping without a name) normalised in one place.
   const Json backbone_given = normalize_backbone_config(raw.value("backbone", Json::object()));
@@ -381,7 +387,8 @@ Json experiment_to_json(const Experiment& e) {
   return {{"format", "vdlab-experiment/1"}, {"name", e.name},         {"origin", e.origin},
           {"backbone", e.backbone},         {"datasets", e.datasets}, {"train_dataset", e.train_dataset},
           {"train_dataset_defaulted", e.train_dataset_defaulted},   {"variants", e.variants},
-          {"seeds", e.seeds},               {"metrics", e.metrics},   {"generate", e.generate}};
+          {"seeds", e.seeds},               {"metrics", e.metrics},   {"generate", e.generate},
+          {"paper", e.paper}};
 }
 
 Experiment experiment_from_json(const Json& saved, const std::string& origin) {
@@ -399,6 +406,7 @@ Experiment experiment_from_json(const Json& saved, const std::string& origin) {
     e.seeds = saved.at("seeds").get<std::vector<std::uint64_t>>();
     e.metrics = saved.at("metrics");
     e.generate = saved.at("generate");
+    e.paper = saved.value("paper", Json());
   } catch (const Json::exception& ex) {
     throw ConfigError(origin + ": incomplete saved experiment (" + std::string(ex.what()) + ")");
   }

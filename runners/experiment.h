@@ -35,6 +35,7 @@ struct Experiment {
                                // "backbone", the whole resolved backbone, when the variant sets its own)
   std::vector<std::uint64_t> seeds;
   bool train_dataset_defaulted = false;  // `train_dataset` was not given: `dataset` with split train
+  Json paper;  // the `paper:` section (results/paper_report.h), or null
 };
 
 // `overrides` are "path=value" strings: `sampler.steps=50` (every variant), `variants.1.noise.rho=0.4`,
