@@ -115,7 +115,8 @@ TORCH_MODULE(VideoUNet);
 std::vector<int64_t> caption_tokens(const std::string& caption, int64_t vocab);
 
 // The ids a caption-conditioned network embeds, without the unconditional token (empty for the blank
-// caption): hashed words for `caption`, CLIP BPE ids (no start or end token) for `clip-caption`.
+// caption): hashed words for `caption`, CLIP BPE ids (no start or end token) modulo caption_vocab for
+// `clip-caption`.
 std::vector<int64_t> caption_ids(const UNetConfig& config, const ClipTokenizer* tokenizer, const std::string& caption);
 
 }  // namespace vdlab

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <set>
 
 #include "backbone_test_support.h"
 #include "core/error.h"
@@ -172,13 +173,21 @@ TEST(BackboneUNet, ClipCaptionConditioningEmbedsClipTokenIds) {
   cfg.conditioning = "clip-caption";
   auto net = random_unet(cfg);
   const ClipTokenizer tokenizer(find_clip_vocab(""));
-  const std::vector<int> ids = tokenizer.encode("a red circle moving left");
-  EXPECT_EQ(caption_ids(cfg, &tokenizer, "a red circle moving left"), std::vector<int64_t>(ids.begin(), ids.end()));
+  std::vector<int64_t> expected;
+  for (int id : tokenizer.encode("a red circle moving left")) expected.push_back(id % cfg.caption_vocab);
+  EXPECT_EQ(caption_ids(cfg, &tokenizer, "a red circle moving left"), expected);
   EXPECT_TRUE(caption_ids(cfg, &tokenizer, blank_caption()).empty());
   int64_t rows = 0;
   for (const auto& p : net->named_parameters())
     if (p.key() == "caption_embedding.weight") rows = p.value().size(0);
-  EXPECT_EQ(rows, int64_t(tokenizer.vocab_size()) + 1);
+  EXPECT_EQ(rows, cfg.caption_vocab + 1);
+  // Every word moving-shapes captions use keeps a row of its own.
+  std::set<int64_t> rows_used;
+  std::size_t words = 0;
+  for (const char* word : {"a", "red", "green", "blue", "yellow", "magenta", "cyan", "circle", "square",
+                           "triangle", "moving", "right", "up", "and", "left", "down", "quickly", "slowly"})
+    for (int64_t id : caption_ids(cfg, &tokenizer, word)) rows_used.insert(id), ++words;
+  EXPECT_EQ(rows_used.size(), words);
   torch::NoGradGuard guard;
   auto x = torch::randn({2, 3, 2, 8, 8});
   auto t = torch::full({2, 2}, 400.0f);
