@@ -475,9 +475,15 @@ PaperReport build_paper_report(const PaperReportInput& in) {
     for (const auto& [key, s] : tv.values)
       if (s.n() == 0 && !s.why.empty()) notes.push_back(key.first + " / " + key.second + ": " + s.why);
     md << "\n";
-    if (has_published)
-      md << "*Theirs:* " << t.value("published_note", std::string("the source's published values")) << ", on their own "
-         << "setup (backbone, data, metric implementations); compare directions, not magnitudes.\n\n";
+    if (has_published) {
+      // The experiment's note says whose setup the values come from; without one, a plain warning.
+      std::string note = t.value("published_note", std::string());
+      if (note.empty())
+        note = "the source's published values, on their own setup (backbone, data, metric implementations); "
+               "compare directions, not magnitudes";
+      while (!note.empty() && (note.back() == '.' || note.back() == ' ')) note.pop_back();
+      md << "*Theirs:* " << note << ".\n\n";
+    }
     for (const auto& c : t.at("columns"))
       if (c.contains("relative_to"))
         md << "*" << c.at("title").get<std::string>() << "*: per seed, (value - value of `" << text_of(c.at("relative_to"))
