@@ -112,6 +112,10 @@ class MotionEditHook : public StepHook {
     }
     const at::Tensor edited = apply_edits(view.sample, history, s_);
     edit_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!s_.measure) {
+      view.sample = edited;
+      return;
+    }
     const at::Tensor delta = (edited - view.sample).to(at::kDouble);
     const size_t step = static_cast<size_t>(view.step);
     if (step < norm_sum_.size()) {
@@ -133,12 +137,15 @@ class MotionEditHook : public StepHook {
 };
 
 // Parameter groups, each with the METHODS.md default.
+// Where the edit goes and whether it is measured: every hook has these.
 ParamSpecs place_specs() {
   return {{"place", "after_step",
            "where the edit is applied: after_step (the source's reading: after the step, before the next UniPC "
            "corrector), after_step_corrector_off (the same with the next corrector switched off), model_input "
            "(on the model input before each denoise call)",
-           {"after_step", "after_step_corrector_off", "model_input"}, {}}};
+           {"after_step", "after_step_corrector_off", "model_input"}, {}},
+          {"measure", true, "measure each edit's norm and the share the next corrector undoes (false: only to time the edits)",
+           {}, {}}};
 }
 ParamSpecs attention_specs() {
   return {{"window", 4, "history length K of the half-frame attention", {}, {}},
@@ -211,6 +218,7 @@ EditSettings edit_settings_from(const Params& p) {
   s.sparse = value_or(p, "sparse", s.sparse);
   s.world = value_or(p, "world", s.world);
   s.place = value_or(p, "place", s.place);
+  s.measure = value_or(p, "measure", s.measure);
   s.history = value_or(p, "history", s.history);
   s.window = value_or(p, "window", s.window);
   s.attn.overlap = value_or(p, "overlap", s.attn.overlap);

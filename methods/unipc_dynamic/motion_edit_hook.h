@@ -32,6 +32,8 @@ struct EditSettings {
   DecompositionSettings decomposition_settings;
   double sparse_threshold = 1.2, sparse_gain = 0.03;
   double depth_eps = 1e-6;
+  // Measure each edit (norm, attenuation by the next corrector); off only to time the edits alone.
+  bool measure = true;
 
   bool any() const { return attention || boost || decomposition || sparse || world; }
 };

@@ -274,6 +274,15 @@ TEST(UniPCDynamicMethod, PlaceOfTheEditDecidesWhatTheCorrectorSees) {
   EXPECT_FALSE(at::equal(after.videos, input.videos));
 }
 
+TEST(UniPCDynamicMethod, MeasuringChangesNoVideo) {
+  const Generated measured = generate("unipc-dynamic", {{"sampler", kUniPC}, {"mode", "dynamic"}});
+  const Generated quiet = generate("unipc-dynamic", {{"sampler", kUniPC}, {"mode", "dynamic"}, {"measure", false}});
+  EXPECT_TRUE(at::equal(measured.videos, quiet.videos));
+  EXPECT_TRUE(quiet.stats.at("edit").at("edit_norm_mean").is_null());
+  EXPECT_TRUE(quiet.stats.at("edit").at("attenuation_mean").is_null());
+  EXPECT_EQ(quiet.stats.at("edit").at("runs"), 2);
+}
+
 TEST(UniPCDynamicMethod, AComponentHookAloneEqualsTheMethodWithOnlyThatComponent) {
   const Json boost = {{"name", "motion-boost"}, {"motion_scale", 1.2}, {"blend_weight", 0.12}};
   const Generated hook = generate("uniform", {{"sampler", kUniPC}, {"hooks", Json::array({boost})}});
