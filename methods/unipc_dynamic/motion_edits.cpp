@@ -14,12 +14,13 @@ void check_video(const at::Tensor& x, const char* what) {
   if (x.dim() != 5) throw ConfigError(std::string(what) + ": expects a video latent [B, C, F, H, W]");
 }
 
-// Per-frame cosine similarity of two [B, C, F, h, W] tensors, flattened over (C, h, W): [B, F].
+// Per-frame cosine similarity of two [B, C, F, h, W] tensors, flattened over (C, h, W): [B, F]. Sums
+// over the non-frame axes rather than a transposed copy: this runs K times per step.
 at::Tensor frame_cosine(const at::Tensor& a, const at::Tensor& b) {
-  const int64_t B = a.size(0), F = a.size(2);
-  const at::Tensor fa = a.transpose(1, 2).reshape({B, F, -1});
-  const at::Tensor fb = b.transpose(1, 2).reshape({B, F, -1});
-  return at::cosine_similarity(fa, fb, 2, 1e-8);
+  const std::vector<int64_t> dims = {1, 3, 4};
+  const at::Tensor dot = (a * b).sum(dims);
+  const at::Tensor norms = (a * a).sum(dims) * (b * b).sum(dims);
+  return dot / at::sqrt(norms.clamp_min(1e-16));  // eps 1e-8 on the product of the norms, as cosine_similarity
 }
 
 // Forward/backward differences at the borders, central inside, along `dim` (numpy.gradient, spacing 1).
@@ -58,12 +59,12 @@ at::Tensor half_frame_attention(const at::Tensor& x, const std::vector<at::Tenso
   at::Tensor rows = at::full({H}, s.lower, x.options());
   rows.narrow(0, 0, half).fill_(s.upper);
   rows = rows.view({1, 1, 1, H, 1});
-  at::Tensor e = x.clone();
+  at::Tensor e = x;
   for (int64_t i = 0; i < w.size(0); ++i) {
     const at::Tensor wi = w[i].clamp_min(0).view({1, 1, F, 1, 1});  // entries with w <= 0 leave E as it is
-    const at::Tensor overlap = x * (1 - wi * s.overlap) + history[static_cast<size_t>(i)] * (wi * s.overlap);
-    const at::Tensor a = wi * rows;
-    e = e * (1 - a) + overlap * a;
+    // overlap = x (1 - overlap w) + entry (overlap w); E = E (1 - a) + overlap a, each as one lerp.
+    const at::Tensor overlap = at::lerp(x, history[static_cast<size_t>(i)], (wi * s.overlap).expand_as(x));
+    e = at::lerp(e, overlap, (wi * rows).expand_as(x));
   }
   return e;
 }
@@ -111,7 +112,7 @@ at::Tensor decomposed_motion(const at::Tensor& x, const DecompositionSettings& s
 
 at::Tensor sparse_tokens(const at::Tensor& x, double threshold, double gain) {
   check_video(x, "sparse tokens");
-  const at::Tensor saliency = x.norm(2, {1});                     // [B, F, H, W]
+  const at::Tensor saliency = (x * x).sum(1).sqrt();               // [B, F, H, W] (norm over dim 1 is slow)
   const at::Tensor mean = saliency.mean({2, 3}, /*keepdim=*/true);  // per video and frame
   const at::Tensor mask = (saliency > mean * threshold).to(x.scalar_type());
   return x * (1 + mask * gain).unsqueeze(1);
