@@ -1,4 +1,4 @@
-// The UniPC-Dynamic paper experiment in small (experiments/paper/unipc_dynamic_smoke.yaml) runs through the
+// The UniPC-Dynamic paper experiment in small (experiments/smoke/unipc_dynamic.yaml) runs through the
 // CLI: every cell finishes, and every cell of a mode that edits after UniPC's step records the edit and its
 // attenuation by the next corrector. The full paper file plans (every field and name checks out, its `paper:` section included).
 #include <gtest/gtest.h>
@@ -19,7 +19,7 @@ using testing::vdlab_binary;
 TEST(UniPCDynamicIntegration, SmokeExperimentFinishesAndRecordsTheAttenuation) {
   const fs::path dir = testing::fresh_dir("vdlab_unipc_dynamic_smoke");
   const std::string common = " --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() + " --threads 1";
-  const std::string file = std::string(VDLAB_SOURCE_DIR) + "/experiments/paper/unipc_dynamic_smoke.yaml";
+  const std::string file = std::string(VDLAB_SOURCE_DIR) + "/experiments/smoke/unipc_dynamic.yaml";
   const testing::CommandResult run = run_command(vdlab_binary() + " run " + file + common);
   ASSERT_EQ(run.code, 0) << run.output;
 
