@@ -6,6 +6,7 @@
 #include "methods/noise/noise_init.h"
 #include "methods/samplers/sampler.h"
 #include "methods/backbone/analytic.h"
+#include "methods/fvdm/fvdm_methods.h"
 #include "methods/uniform.h"
 #include "methods/unipc_dynamic/unipc_dynamic.h"
 
@@ -21,6 +22,7 @@ void register_builtin_methods() {
   register_analytic_backbones();
   register_uniform_methods();
   register_unipc_dynamic();
+  register_fvdm_methods();
   register_builtin_backbones();
 }
 

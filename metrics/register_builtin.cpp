@@ -12,6 +12,8 @@ void register_builtin_metrics() {
   register_frechet_metrics(r);  // fid, fvd
   register_clip_metrics(r);     // clip_sim, fc
   register_pixel_metrics(r);    // mm, flow_motion, stability
+  register_smoothness_metric(r);
+  register_frame_range_metric(r);
 }
 
 }  // namespace vdlab

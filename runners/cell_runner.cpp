@@ -178,14 +178,15 @@ const CellRunner::RealSplit& CellRunner::real_split(const Json& dataset) {
 namespace {
 
 // The weights file a built backbone loaded, by what its description says: a TorchScript file, or the
-// cached checkpoint of a trained backbone (<cache>/backbones/<cache_key>/final.pt). Analytic backbones
-// load none.
+// cached weights of a trained backbone (<cache>/backbones/<cache_key>/final.pt, or the file its
+// checkpoint step read). Analytic backbones load none.
 Json backbone_weights_files(const Json& described, const Json& config, const RunOptions& options) {
   if (!described.contains("weights_sha256")) return Json::object();
   std::string path;
   if (config.value("name", std::string()) == "torchscript") path = config.value("path", std::string());
   else if (described.contains("cache_key"))
-    path = options.cache_dir + "/backbones/" + described.at("cache_key").get<std::string>() + "/final.pt";
+    path = options.cache_dir + "/backbones/" + described.at("cache_key").get<std::string>() + "/" +
+           described.value("weights_file", std::string("final.pt"));
   if (path.empty()) return Json::object();
   return Json{{"backbone", {{"path", fs::absolute(path).lexically_normal().string()},
                             {"sha256", described.at("weights_sha256")}}}};

@@ -251,11 +251,15 @@ void save_weights(VideoUNet& model, const std::string& path) {
   atomic_save(archive, path);
 }
 
+std::string ema_snapshot_path(const std::string& dir, int64_t step) {
+  return (fs::path(dir) / ("ema-step" + std::to_string(step) + ".pt")).string();
+}
+
 void load_weights(VideoUNet& model, const std::string& path) {
   if (!fs::exists(path)) throw IoError(path + ": no such weights file");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, torch::Device(torch::kCPU));  // snapshots saved mid-training may hold GPU tensors
     model->load(archive);
   } catch (const c10::Error& e) {
     throw IoError(path + ": cannot load weights into this UNet (" + std::string(e.what_without_backtrace()) + ")");
@@ -476,7 +480,9 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     if (options.after_step) options.after_step(step, loss_value);
 
     const int sig = g_signal.exchange(0);
-    if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || sig != 0) save_checkpoint();
+    const bool regular = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
+    if (regular || sig != 0) save_checkpoint();
+    if (regular && options.keep_ema_snapshots) save_weights(ema, ema_snapshot_path(options.dir, step));
     if (sig == SIGTERM) {
       write_curves(curves_path, curve);
       throw TrainingInterrupted("backbone training stopped by SIGTERM at step " + std::to_string(step) + " of " +

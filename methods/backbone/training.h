@@ -49,7 +49,13 @@ struct TrainOptions {
   uint64_t seed = 0;
   // Called after every completed step (tests use it to slow a run down or to poison it).
   std::function<void(int64_t step, double loss)> after_step;
+  // Also keep the EMA weights of every regular checkpoint step as ema_snapshot_path(dir, step), so that
+  // one run serves every step a study samples at (backbone.checkpoint_step).
+  bool keep_ema_snapshots = false;
 };
+
+// The EMA weights a run kept at `step` (TrainOptions::keep_ema_snapshots): dir/ema-step<step>.pt.
+std::string ema_snapshot_path(const std::string& dir, int64_t step);
 
 struct TrainResult {
   int64_t steps_done = 0;

@@ -126,6 +126,10 @@ const ParamSpecs& unet_params() {
        "training recipe {steps, image_pretrain_steps, batch_size, lr, ema, ptss_p, noise, loss, trainable, ...}", {},
        {}},
       {"unet", Json::object(), "overrides of the preset's network fields (base_channels, channel_mult, ...)", {}, {}},
+      {"checkpoint_step", 0,
+       "sample with the EMA weights the training run kept at this step (a multiple of train.checkpoint_every "
+       "after any image pre-training; 0: the end of the run); every step shares the run's cache entry",
+       {}, {}},
   };
   return specs;
 }
@@ -161,12 +165,41 @@ Json resolve_unet_backbone_params(const Json& given, const std::string& path) {
   unet.erase("num_classes");
   r["unet"] = unet;
   r["name"] = "unet";
+  // A checkpoint step is a step the run keeps weights at; the run's last step is its final weights. The
+  // final weights leave no field behind, so a config naming none hashes as it did before the field existed.
+  const int64_t step = r.at("checkpoint_step").get<int64_t>();
+  const TrainConfig train = TrainConfig::from_json(r.at("train"), path + ".train");
+  const int64_t total = train.image_pretrain_steps + train.steps;
+  if (step != 0 && step != total) {
+    const std::string where = path + ".checkpoint_step: " + std::to_string(step);
+    if (step < 0 || step > total)
+      throw ConfigError(where + " is outside the run (steps 1 to " + std::to_string(total) + ")");
+    if (step <= train.image_pretrain_steps)
+      throw ConfigError(where + " falls in the image pre-training stage (steps 1 to " +
+                        std::to_string(train.image_pretrain_steps) + "); the video stage's steps can be sampled");
+    if (train.checkpoint_every <= 0 || step % train.checkpoint_every != 0)
+      throw ConfigError(where + " is not a step the run keeps weights at: every " +
+                        std::to_string(train.checkpoint_every) + " steps (" + path +
+                        ".train.checkpoint_every) and the last (" + std::to_string(total) + ")");
+  }
+  if (step == 0 || step == total) r.erase("checkpoint_step");
   return r;
 }
 
+namespace {
+
+// The training run of a resolved config: everything but the step its weights are read at.
+Json training_run(const Json& resolved) {
+  Json run = resolved;
+  run.erase("checkpoint_step");
+  return run;
+}
+
+}  // namespace
+
 std::string unet_cache_dir(const Json& resolved, const BackboneContext& ctx) {
   if (ctx.cache_dir.empty()) throw ConfigError("backbone: no checkpoint cache folder given");
-  const Json key{{"backbone", resolved}, {"data", ctx.train_data_config}, {"seed", ctx.seed}};
+  const Json key{{"backbone", training_run(resolved)}, {"data", ctx.train_data_config}, {"seed", ctx.seed}};
   return (fs::path(ctx.cache_dir) / "backbones" / config_hash(key)).string();
 }
 
@@ -203,6 +236,7 @@ void train_into(const StageTraining& s, const TrainConfig& recipe, const std::st
   options.dir = dir;
   options.device = s.ctx.device;
   options.seed = s.ctx.seed;
+  options.keep_ema_snapshots = true;
   train_unet(model, ema, *s.ctx.train_data, s.prediction, s.schedule.alphas_cumprod, recipe, options);
   ema->to(torch::kCPU);
   save_weights(ema, (fs::path(dir) / "final.pt").string());
@@ -242,10 +276,11 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
   const NoiseSchedule schedule = NoiseSchedule::from_config(resolved.at("schedule"), path + ".schedule");
   const TrainConfig train = TrainConfig::from_json(resolved.at("train"), path + ".train");
 
+  const Json run = training_run(resolved);
   const std::string dir = unet_cache_dir(resolved, ctx);
   fs::create_directories(dir);
   const std::string final_path = (fs::path(dir) / "final.pt").string();
-  write_config_once(dir, Json{{"backbone", resolved}, {"data", ctx.train_data_config}, {"seed", ctx.seed}});
+  write_config_once(dir, Json{{"backbone", run}, {"data", ctx.train_data_config}, {"seed", ctx.seed}});
   const StageTraining stage_training{ctx, ucfg, prediction, schedule};
   const bool staged = train.image_pretrain_steps > 0 && train.steps > 0;
 
@@ -262,7 +297,7 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
       if (staged && !fs::exists(checkpoint)) {
         // The video stage continues from the shared image stage's full training state (weights, EMA,
         // optimiser, step), exactly where one uninterrupted run of both stages would be.
-        image_stage_dir = ensure_image_stage(stage_training, resolved, train);
+        image_stage_dir = ensure_image_stage(stage_training, run, train);
         fs::copy_file(fs::path(image_stage_dir) / "checkpoint.pt", checkpoint + ".tmp", fs::copy_options::overwrite_existing);
         fs::rename(checkpoint + ".tmp", checkpoint);
         log_info("backbone: the video stage starts from the image stage " + image_stage_dir);
@@ -272,9 +307,19 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
       trained = true;
     }
   }
-  if (!trained) {
-    log_info("backbone: loading cached weights " + final_path);
-    load_weights(ema, final_path);
+  // The weights sampled with: the run's final weights, or those it kept at the checkpoint step.
+  const int64_t checkpoint_step = resolved.value("checkpoint_step", int64_t(0));
+  std::string weights_path = final_path;
+  if (checkpoint_step > 0) {
+    weights_path = ema_snapshot_path(dir, checkpoint_step);
+    if (!fs::exists(weights_path))
+      throw IoError(path + ".checkpoint_step: the run in " + dir + " kept no weights at step " +
+                    std::to_string(checkpoint_step) + " (" + fs::path(weights_path).filename().string() +
+                    "); it was trained before runs kept them: remove the folder to train it again");
+  }
+  if (!trained || checkpoint_step > 0) {
+    log_info("backbone: loading cached weights " + weights_path);
+    load_weights(ema, weights_path);
   }
   ema->eval();
   for (auto& p : ema->parameters()) p.set_requires_grad(false);
@@ -283,12 +328,12 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
   Json identity = resolved;
   identity["cache_key"] = fs::path(dir).filename().string();
   if (staged) {
-    const std::string image_key =
-        config_hash(image_stage_identity(resolved, ctx.train_data_config, ctx.seed));
+    const std::string image_key = config_hash(image_stage_identity(run, ctx.train_data_config, ctx.seed));
     identity["stages"] = Json::array({Json{{"name", "images"}, {"cache_key", image_key}},
                                       Json{{"name", "videos"}, {"cache_key", identity["cache_key"]}}});
   }
-  identity["weights_sha256"] = sha256_file(final_path);
+  identity["weights_file"] = fs::path(weights_path).filename().string();
+  identity["weights_sha256"] = sha256_file(weights_path);
   identity["num_classes"] = ucfg.num_classes;
   int64_t count = 0;
   for (auto& p : ema->parameters()) count += p.numel();
