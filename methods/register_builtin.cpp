@@ -7,6 +7,7 @@
 #include "methods/samplers/sampler.h"
 #include "methods/backbone/analytic.h"
 #include "methods/uniform.h"
+#include "methods/vmc/vmc.h"
 
 namespace vdlab {
 
@@ -19,6 +20,7 @@ void register_builtin_methods() {
   register_builtin_hooks();
   register_analytic_backbones();
   register_uniform_methods();
+  register_vmc_method();
   register_builtin_backbones();
 }
 

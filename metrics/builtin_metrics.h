@@ -10,6 +10,7 @@ namespace vdlab {
 void register_frechet_metrics(MetricRegistry& registry);  // fid, fvd
 void register_clip_metrics(MetricRegistry& registry);     // clip_sim, fc
 void register_pixel_metrics(MetricRegistry& registry);    // mm, flow_motion, stability
+void register_source_fidelity_metrics(MetricRegistry& registry);  // motion_fidelity, appearance_change
 
 // The identity of a video set for caching: its content_hash when set, else the SHA-256 of every video's
 // shape and pixels.

@@ -12,6 +12,7 @@ void register_builtin_metrics() {
   register_frechet_metrics(r);  // fid, fvd
   register_clip_metrics(r);     // clip_sim, fc
   register_pixel_metrics(r);    // mm, flow_motion, stability
+  register_source_fidelity_metrics(r);  // motion_fidelity, appearance_change
 }
 
 }  // namespace vdlab

@@ -307,7 +307,7 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
     per_video.push_back(fake.non_finite.back() ? 1 : 0);
   }
   record.stats["non_finite_per_video"] = per_video;
-  fake.captions = request.captions;
+  fake.captions = generated.captions.empty() ? request.captions : generated.captions;
   fake.source = {{"cell", cell.id}};
   fake.content_hash = cell.hash;
 
