@@ -192,7 +192,8 @@ void register_vmc_method() {
   ParamSpecs specs = pipeline_param_specs(Json{{"name", "ddim"}, {"steps", 10}}, Json{{"name", "ddim-inversion"}});
   specs.push_back({"tune_steps", 40,
                    "one-shot tuning steps per source clip (VMC: 400; 0 = the untuned model). Each step is one forward "
-                   "and backward pass of one clip",
+                   "and backward pass of one clip: about 0.05 s on the demo's tiny UNet at 8 x 32 x 32 with one "
+                   "thread (measured under load), so the default 40 costs about 2 s per clip and VMC's 400 about 20 s",
                    {}, {}});
   specs.push_back({"lr", 1e-4, "AdamW learning rate (VMC: 1e-4)", {}, {}});
   specs.push_back({"weight_decay", 1e-2, "AdamW weight decay (VMC: 1e-2)", {}, {}});
