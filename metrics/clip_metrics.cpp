@@ -10,7 +10,7 @@
 #include "metrics/extractors/extractor.h"
 #include "metrics/extractors/tiny_clip.h"
 #include "metrics/extractors/training_domain.h"
-#include "metrics/text/clip_tokenizer.h"
+#include "core/text/clip_tokenizer.h"
 
 namespace vdlab {
 
@@ -60,8 +60,8 @@ std::unique_ptr<Extractor> open_clip(const std::string& name, const Json& tiny_t
     }
     const std::string vocab = find_clip_vocab(ctx.weights_dir);
     if (vocab.empty()) {
-      reason = "tiny-clip reads CLIP's token ids: bpe_simple_vocab_16e6.txt.gz is not in the weights folder (or "
-               "$VDLAB_CLIP_VOCAB)";
+      reason = "tiny-clip reads CLIP's token ids: bpe_simple_vocab_16e6.txt.gz was not found (weights folder, "
+               "$VDLAB_CLIP_VOCAB, or the copy vdlab ships in third_party/clip)";
       return nullptr;
     }
     const TinyClipResult t = ensure_tiny_clip(TinyClipConfig::make(tiny_train), ctx.cache_dir, vocab);
@@ -99,11 +99,16 @@ class ClipSimMetric : public Metric {
       : scale_(p.get<double>("scale")),
         clamp_(p.get<bool>("clamp")),
         extractor_(p.get<std::string>("extractor")),
-        tiny_train_(p.at("tiny_train")) {}
+        tiny_train_(p.at("tiny_train")),
+        mismatched_(p.get<std::string>("captions") == "mismatched") {}
 
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
-    const std::string key = metric_key("clip_sim", convention_parts(extractor_, scale_, clamp_));
+    std::vector<std::string> parts = convention_parts(extractor_, scale_, clamp_);
+    if (mismatched_) parts.push_back("mismatched");
+    const std::string key = metric_key("clip_sim", parts);
     Json protocol{{"metric", "clip_sim"}, {"scale", scale_}, {"clamp", clamp_},
+                  {"captions", mismatched_ ? "mismatched: video i with the caption of video (i + ceil(n/2)) mod n"
+                                           : "own: each video with the caption it was generated for"},
                   {"aggregate", "mean over frames, then over videos, of cos(frame, caption)"},
                   {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
     if (fake.captions.size() != fake.size() ||
@@ -114,13 +119,15 @@ class ClipSimMetric : public Metric {
     if (!ex) return {skipped(key, reason, protocol)};
     const std::string vocab = find_clip_vocab(ctx.weights_dir);
     if (vocab.empty())
-      return {skipped(key, "bpe_simple_vocab_16e6.txt.gz is not in the weights folder (or $VDLAB_CLIP_VOCAB)", protocol)};
+      return {skipped(key, "bpe_simple_vocab_16e6.txt.gz was not found (weights folder, $VDLAB_CLIP_VOCAB, or third_party/clip)", protocol)};
     protocol["extractor"] = ex->info().to_json();
     note_training_domain(extractor_, tiny_train_, real, protocol);
     protocol["tokenizer_vocab"] = vocab;
     const ClipTokenizer tokenizer(vocab);
+    // Mismatched captions are the control: how far text alignment falls when the text is another video's.
+    const std::size_t n = fake.captions.size(), shift = mismatched_ ? (n + 1) / 2 : 0;
     std::vector<std::vector<std::int64_t>> tokens;
-    for (const auto& c : fake.captions) tokens.push_back(tokenizer.tokenize(c));
+    for (std::size_t i = 0; i < n; ++i) tokens.push_back(tokenizer.tokenize(fake.captions[(i + shift) % n]));
     const Features text = ex->clip_text_embeddings(tokens);
     MetricValue v;
     v.key = key;
@@ -145,6 +152,7 @@ class ClipSimMetric : public Metric {
   bool clamp_;
   std::string extractor_;
   Json tiny_train_;
+  bool mismatched_;
 };
 
 class FrameConsistencyMetric : public Metric {
@@ -201,12 +209,17 @@ void register_clip_metrics(MetricRegistry& r) {
       {"clamp", false, "clamp cosines below 0 to 0 (named in the key)"},
       {"extractor", kClipName,
        "clip-vit-b32 (weights folder) or tiny-clip (trained by vdlab on moving-shapes frames and captions; "
-       "the CLIP vocabulary must be in the weights folder or $VDLAB_CLIP_VOCAB)",
+       "the CLIP vocabulary ships with vdlab; the weights folder or $VDLAB_CLIP_VOCAB may name another copy)",
        {kClipName, kTinyClipName}},
       {"tiny_train", Json::object(),
        "training overrides for tiny-clip (clips, steps, batch, dim, lr, seed, held_out, ...)"}};
+  ParamSpecs clip_sim = conventions;
+  clip_sim.push_back({"captions", "own",
+                      "own (each video with its caption) or mismatched (with another video's caption: the control "
+                      "that shows the model follows the text; named in the key)",
+                      {"own", "mismatched"}, {}});
   r.add({"clip_sim", "CLIP-SIM: mean cosine between frames and their video's caption; key clip_sim[<extractor>]",
-         conventions, [](const Params& p) -> MetricPtr { return std::make_shared<ClipSimMetric>(p); }});
+         clip_sim, [](const Params& p) -> MetricPtr { return std::make_shared<ClipSimMetric>(p); }});
   r.add({"fc", "frame consistency: mean CLIP cosine between consecutive frames; key fc[<extractor>]", conventions,
          [](const Params& p) -> MetricPtr { return std::make_shared<FrameConsistencyMetric>(p); }});
 }

@@ -116,21 +116,22 @@ double measured_steps_per_second(const std::string& cache_dir, const std::string
 
 }  // namespace
 
-std::string backbone_plan_line(const Experiment& e, const RunOptions& options) {
-  const RunOptions o = with_defaults(options);
-  const std::string name = e.backbone.value("name", std::string());
-  if (name == "torchscript") return "backbone: TorchScript file " + e.backbone.value("path", std::string());
-  if (!backbone_trains(e.backbone)) return "backbone: " + name + " (analytic, nothing to train or load)";
+namespace {
+
+std::string one_backbone_line(const Json& backbone, const Json& train_dataset, const RunOptions& o) {
+  const std::string name = backbone.value("name", std::string());
+  if (name == "torchscript") return "backbone: TorchScript file " + backbone.value("path", std::string());
+  if (!backbone_trains(backbone)) return "backbone: " + name + " (analytic, nothing to train or load)";
   BackboneContext ctx;
   ctx.cache_dir = o.cache_dir;
-  ctx.train_data_config = e.train_dataset;
+  ctx.train_data_config = train_dataset;
   ctx.seed = 0;  // as CellRunner builds it
-  Json params = e.backbone;
+  Json params = backbone;
   params.erase("name");
   const std::string dir = unet_cache_dir(resolve_unet_backbone_params(params, "backbone"), ctx);
-  const std::string preset = e.backbone.value("preset", std::string("?"));
+  const std::string preset = backbone.value("preset", std::string("?"));
   if (fs::exists(fs::path(dir) / "final.pt")) return "backbone: " + name + " " + preset + ", cached in " + dir;
-  const Json& train = e.backbone.at("train");
+  const Json& train = backbone.at("train");
   const long steps = train.value("steps", 0L) + train.value("image_pretrain_steps", 0L);
   std::string line = "backbone: " + name + " " + preset + " will be trained (" + std::to_string(steps) + " steps";
   const double rate = measured_steps_per_second(o.cache_dir, preset);
@@ -143,6 +144,21 @@ std::string backbone_plan_line(const Experiment& e, const RunOptions& options) {
     line += "; no earlier training of this preset in the cache to time it by";
   }
   return line + ") into " + dir;
+}
+
+}  // namespace
+
+std::string backbone_plan_line(const Experiment& e, const RunOptions& options) {
+  const RunOptions o = with_defaults(options);
+  const auto backbones = distinct_backbones(e);
+  if (backbones.size() == 1) return one_backbone_line(backbones.front().first, e.train_dataset, o);
+  std::string lines;
+  for (const auto& [backbone, labels] : backbones) {
+    std::string users;
+    for (const auto& l : labels) users += (users.empty() ? "" : ", ") + l;
+    lines += (lines.empty() ? "" : "\n") + one_backbone_line(backbone, e.train_dataset, o) + " [variants: " + users + "]";
+  }
+  return lines;
 }
 
 const CellRunner::RealSplit& CellRunner::real_split(const Json& dataset) {

@@ -72,7 +72,8 @@ MetricContext metric_context(const RunOptions& options, std::uint64_t seed);
 
 // What `plan` says about the backbone before anything runs: whether it is cached, will be trained (with
 // a rough duration from its steps and the speed of an earlier training in the cache), or is loaded
-// from a file or analytic. One line.
+// from a file or analytic. One line per distinct backbone (variants may train their own), naming the
+// variants when there are several.
 std::string backbone_plan_line(const Experiment& experiment, const RunOptions& options);
 
 // Default cache folder: $VDLAB_CACHE_DIR, else $XDG_CACHE_HOME/vdlab, else ~/.cache/vdlab.

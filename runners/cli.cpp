@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -29,6 +30,7 @@
 #include "runners/metrics_command.h"
 #include "runners/preview_command.h"
 #include "runners/provenance.h"
+#include "runners/paper_report_command.h"
 #include "runners/report.h"
 #include "runners/yaml_json.h"
 
@@ -162,7 +164,9 @@ void save_experiment(const Experiment& e, const RunOptions& ro) {
 
 // Said by plan and run before any cell runs: a trained backbone's training split, when it was left out.
 void warn_default_train_split(const Experiment& e) {
-  if (e.train_dataset_defaulted && backbone_trains(e.backbone))
+  const auto backbones = distinct_backbones(e);
+  if (e.train_dataset_defaulted &&
+      std::any_of(backbones.begin(), backbones.end(), [](const auto& b) { return backbone_trains(b.first); }))
     log_warn("train_dataset not given: the backbone trains on " + e.train_dataset.dump() +
              " (`dataset` with split train)");
 }
@@ -429,6 +433,7 @@ const std::vector<Command>& commands() {
       {"list", "registered methods, samplers, noise, datasets, metrics, backbones", cmd_list},
       preview_command(),
       metrics_command(),
+      paper_report_command(),
   };
   return list;
 }
@@ -445,7 +450,7 @@ int cli_main(const std::vector<std::string>& args) {
     std::ostream& out = args.empty() ? std::cerr : std::cout;
     out << "vdlab " << vdlab_version() << " (" << git_commit() << "): a research harness for video diffusion\n\n"
         << "usage: vdlab COMMAND [options]      (vdlab COMMAND --help for each)\n\ncommands:\n";
-    for (const auto& c : commands()) out << "  " << std::left << std::setw(9) << c.name << c.summary << "\n";
+    for (const auto& c : commands()) out << "  " << std::left << std::setw(13) << c.name << c.summary << "\n";
     out << "\nExit status: 0 success, 1 a failure while running (a failed cell), 2 bad input (usage, experiment\n"
            "file, a value or a path), for every command.\n";
     out << "\nStart with: vdlab plan experiments/demo.yaml, then vdlab run experiments/demo.yaml --out runs/demo\n";

@@ -15,14 +15,16 @@
 #include "methods/backbone/register_backbones.h"
 #include "methods/method.h"
 #include "metrics/metric.h"
+#include "results/paper_report.h"
 #include "runners/yaml_json.h"
 
 namespace vdlab {
 
 namespace {
 
-// Fields a variant has besides its method's parameters.
-const std::vector<std::string> kVariantFields = {"method", "label", "zip"};
+// Fields a variant has besides its method's parameters. `backbone` is merged over the experiment's
+// backbone (a variant trained differently: FVDM's PTSS p, a loss weight); lists in it are grid axes.
+const std::vector<std::string> kVariantFields = {"method", "label", "zip", "backbone"};
 
 const ParamSpecs& generate_fields() {
   static const ParamSpecs specs = {
@@ -110,8 +112,7 @@ std::string value_text(const Json& v) { return v.is_string() ? v.get<std::string
 
 // Expands one object into its grid points. `where` names it in errors ("variants[1]").
 std::vector<std::pair<Json, std::string>> expand_grid(const Json& given, const ParamSpecs& specs,
-                                                      const std::string& where) {
-  std::vector<Axis> axes;
+                                                      const std::string& where, std::vector<Axis> axes = {}) {
   std::vector<std::string> prefix;
   collect_axes(given, prefix, specs, given, axes);
   Json base = given;
@@ -151,6 +152,34 @@ std::vector<std::pair<Json, std::string>> expand_grid(const Json& given, const P
   return points;
 }
 
+// `override` merged into `base` field by field (mappings recursively; anything else replaces).
+Json merged(Json base, const Json& override) {
+  for (auto it = override.begin(); it != override.end(); ++it) {
+    if (base.contains(it.key()) && base.at(it.key()).is_object() && it.value().is_object())
+      base[it.key()] = merged(base.at(it.key()), it.value());
+    else
+      base[it.key()] = it.value();
+  }
+  return base;
+}
+
+// A variant's own backbone block: its grid axes (as `backbone.<path>`, lists that are not list-typed
+// parameters of the backbone) and a check that it is a mapping.
+std::vector<Axis> variant_backbone_axes(const Json& variant, const Json& experiment_backbone, const std::string& where) {
+  if (!variant.contains("backbone")) return {};
+  const Json& given = variant.at("backbone");
+  if (!given.is_object())
+    throw ConfigError(where + ".backbone: expected a mapping of fields merged over the experiment's backbone");
+  const Json whole = normalize_backbone_config(merged(experiment_backbone, given), where + ".backbone");
+  const auto& specs = backbone_registry().get(whole.at("name").get<std::string>(), where + ".backbone.name").params;
+  std::vector<Axis> axes;
+  std::vector<std::string> prefix;
+  collect_axes(given, prefix, specs, given, axes);
+  for (auto& axis : axes)
+    for (auto& path : axis.paths) path = "backbone." + path;
+  return axes;
+}
+
 }  // namespace
 
 const ParamSpecs& experiment_fields() {
@@ -160,10 +189,11 @@ const ParamSpecs& experiment_fields() {
       {"backbone", Json::object(), "the denoiser: {name: unet, preset: tiny, train: {...}}, {torchscript: PATH}, or an analytic one"},
       {"dataset", Json::object(), "the evaluation split: {name: moving-shapes, split: test, clips: 64, ...}"},
       {"train_dataset", nullptr, "the split a trained backbone learns from; default: `dataset` with split train"},
-      {"variants", Json::array(), "method variants: {method: NAME, label: TEXT, zip: {...}, ...its parameters}"},
+      {"variants", Json::array(), "method variants: {method: NAME, label: TEXT, zip: {...}, backbone: {...merged over `backbone`}, ...its parameters}"},
       {"seeds", Json::array({0}), "seeds; each variant runs once per seed"},
       {"metrics", Json::array(), "metric names, or {name: NAME, ...parameters}"},
-      {"generate", Json::object(), "count, batch_size, save_samples, conditional"}};
+      {"generate", Json::object(), "count, batch_size, save_samples, conditional"},
+      {"paper", nullptr, "a seed paper's tables, figures and claims for `vdlab paper-report` (not part of any cell's hash)"}};
   return specs;
 }
 
@@ -211,9 +241,14 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
   Experiment e;
   e.origin = origin;
   e.name = raw.value("name", std::string());
+  if (raw.contains("paper") && !raw.at("paper").is_null()) {
+    validate_paper_section(raw.at("paper"));
+    e.paper = raw.at("paper");
+  }
 
   // Backbone: the shorthand (`{torchscript: PATH}`, a mapping without a name) normalised in one place.
-  e.backbone = backbone_registry().resolve(normalize_backbone_config(raw.value("backbone", Json::object())), "backbone");
+  const Json backbone_given = normalize_backbone_config(raw.value("backbone", Json::object()));
+  e.backbone = backbone_registry().resolve(backbone_given, "backbone");
 
   // Datasets: a list in any field expands.
   Json dataset = raw.value("dataset", Json::object());
@@ -266,11 +301,15 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
       throw ConfigError(where + ".method: missing (one of: " + method_registry().join_names() + ")");
     const std::string method = v.at("method").get<std::string>();
     const auto& entry = method_registry().get(method, where + ".method");
-    for (auto& point : expand_grid(v, entry.params, where)) {
+    for (auto& point : expand_grid(v, entry.params, where, variant_backbone_axes(v, backbone_given, where))) {
       Json params = point.first;
       for (const auto& f : kVariantFields) params.erase(f);
       Json resolved = resolve_params(params, entry.params, where);
       resolved["method"] = method;
+      if (point.first.contains("backbone")) {
+        const Json whole = normalize_backbone_config(merged(backbone_given, point.first.at("backbone")), where + ".backbone");
+        resolved["backbone"] = backbone_registry().resolve(whole, where + ".backbone");
+      }
       std::string label = v.contains("label") ? v.at("label").get<std::string>() + point.second
                                               : method + point.second;
       std::replace(label.begin(), label.end(), ',', '-');
@@ -300,7 +339,8 @@ std::vector<CellSpec> plan_cells(const Experiment& e) {
         c.label = variant.at("label").get<std::string>();
         Json hashed_variant = variant;
         hashed_variant.erase("label");  // a label names a cell; it changes no number
-        c.config = {{"backbone", e.backbone}, {"dataset", dataset},   {"train_dataset", e.train_dataset},
+        hashed_variant.erase("backbone");  // hashed as the cell's backbone
+        c.config = {{"backbone", variant_backbone(e, variant)}, {"dataset", dataset}, {"train_dataset", e.train_dataset},
                     {"variant", hashed_variant}, {"seed", seed},     {"generate", e.generate}};
         c.metrics = e.metrics;
         c.hash = config_hash(c.config);
@@ -324,14 +364,31 @@ Json method_config(const Json& variant) {
   v["name"] = v.at("method");
   v.erase("method");
   v.erase("label");
+  v.erase("backbone");
   return v;
+}
+
+const Json& variant_backbone(const Experiment& e, const Json& variant) {
+  return variant.contains("backbone") ? variant.at("backbone") : e.backbone;
+}
+
+std::vector<std::pair<Json, std::vector<std::string>>> distinct_backbones(const Experiment& e) {
+  std::vector<std::pair<Json, std::vector<std::string>>> out;
+  for (const auto& v : e.variants) {
+    const Json& b = variant_backbone(e, v);
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& entry) { return entry.first == b; });
+    if (it == out.end()) out.push_back({b, {}}), it = std::prev(out.end());
+    it->second.push_back(v.at("label").get<std::string>());
+  }
+  return out;
 }
 
 Json experiment_to_json(const Experiment& e) {
   return {{"format", "vdlab-experiment/1"}, {"name", e.name},         {"origin", e.origin},
           {"backbone", e.backbone},         {"datasets", e.datasets}, {"train_dataset", e.train_dataset},
           {"train_dataset_defaulted", e.train_dataset_defaulted},   {"variants", e.variants},
-          {"seeds", e.seeds},               {"metrics", e.metrics},   {"generate", e.generate}};
+          {"seeds", e.seeds},               {"metrics", e.metrics},   {"generate", e.generate},
+          {"paper", e.paper}};
 }
 
 Experiment experiment_from_json(const Json& saved, const std::string& origin) {
@@ -349,6 +406,7 @@ Experiment experiment_from_json(const Json& saved, const std::string& origin) {
     e.seeds = saved.at("seeds").get<std::vector<std::uint64_t>>();
     e.metrics = saved.at("metrics");
     e.generate = saved.at("generate");
+    e.paper = saved.value("paper", Json());
   } catch (const Json::exception& ex) {
     throw ConfigError(origin + ": incomplete saved experiment (" + std::string(ex.what()) + ")");
   }
@@ -367,12 +425,15 @@ void validate_experiment(const Experiment& e) {
     }
   };
   for (const auto& d : e.datasets) as_config_error([&] { make_dataset(d, "dataset"); });
-  if (backbone_trains(e.backbone)) as_config_error([&] { make_dataset(e.train_dataset, "train_dataset"); });
-  backbone_registry().make_resolved(e.backbone, "backbone");  // a builder: nothing is trained or loaded
-  if (e.backbone.at("name") == "torchscript") {
-    const std::string path = e.backbone.value("path", std::string());
-    if (path.empty()) throw ConfigError("backbone.path: the TorchScript file is not given");
-    if (!std::filesystem::is_regular_file(path)) throw ConfigError("backbone.path: " + path + ": no such file");
+  for (const auto& [backbone, labels] : distinct_backbones(e)) {
+    const std::string where = backbone == e.backbone ? "backbone" : "backbone of variant " + labels.front();
+    if (backbone_trains(backbone)) as_config_error([&] { make_dataset(e.train_dataset, "train_dataset"); });
+    backbone_registry().make_resolved(backbone, where);  // a builder: nothing is trained or loaded
+    if (backbone.at("name") == "torchscript") {
+      const std::string path = backbone.value("path", std::string());
+      if (path.empty()) throw ConfigError(where + ".path: the TorchScript file is not given");
+      if (!std::filesystem::is_regular_file(path)) throw ConfigError(where + ".path: " + path + ": no such file");
+    }
   }
   for (std::size_t i = 0; i < e.variants.size(); ++i)
     method_registry().make_resolved(method_config(e.variants[i]), "variants[" + std::to_string(i) + "]");

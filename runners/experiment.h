@@ -31,9 +31,11 @@ struct Experiment {
   std::string origin;  // the file it came from
   Json backbone, dataset_grid, train_dataset, generate, metrics;
   std::vector<Json> datasets;  // resolved dataset configs (a list in `dataset` expands)
-  std::vector<Json> variants;  // resolved, expanded variant configs, each with "method" and "label"
+  std::vector<Json> variants;  // resolved, expanded variant configs, each with "method" and "label" (and
+                               // "backbone", the whole resolved backbone, when the variant sets its own)
   std::vector<std::uint64_t> seeds;
   bool train_dataset_defaulted = false;  // `train_dataset` was not given: `dataset` with split train
+  Json paper;  // the `paper:` section (results/paper_report.h), or null
 };
 
 // `overrides` are "path=value" strings: `sampler.steps=50` (every variant), `variants.1.noise.rho=0.4`,
@@ -58,6 +60,12 @@ void validate_experiment(const Experiment& experiment);
 
 // A variant's method config as the method registry takes it: {name: METHOD, ...parameters}.
 Json method_config(const Json& variant);
+
+// The backbone a variant's cells use: its own `backbone` block merged over the experiment's (resolved
+// at parse time), else the experiment's.
+const Json& variant_backbone(const Experiment& experiment, const Json& variant);
+// Each distinct backbone of the experiment with the labels of the variants that use it (plan order).
+std::vector<std::pair<Json, std::vector<std::string>>> distinct_backbones(const Experiment& experiment);
 
 // Whether a resolved backbone config is one the harness trains (it has a training recipe), and so needs
 // the training split; analytic and TorchScript backbones do not.

@@ -5,7 +5,7 @@
 // variant on it).
 //
 // Nothing that must stay apart is pooled: a row is a (variant, split) pair, each split has its own
-// reference row (the real split scored against itself), and a column is a metric key together with the
+// reference row (the noise floor: its real training clips scored against it), and a column is a metric key together with the
 // extractor file behind it (the same key computed with two different extractor files is two columns).
 #include <map>
 #include <string>
@@ -42,6 +42,10 @@ struct ReportTables {
 ReportTables build_report_tables(const std::string& title, std::size_t seeds,
                                  const std::vector<std::pair<CellSpec, CellRecord>>& cells,
                                  const std::map<std::string, std::vector<MetricValue>>& references);
+
+// The real clips a split's reference row scores against it: the same dataset config with split train
+// (the noise floor), or the split itself when it has no split field or is the training split.
+Json noise_floor_split(const Json& dataset);
 
 // Display names of every distinct dataset config among the cells (plan order).
 std::vector<std::pair<Json, SplitName>> split_names(const std::vector<CellSpec>& cells);

@@ -43,6 +43,13 @@ std::vector<int64_t> caption_tokens(const std::string& caption, int64_t vocab) {
   return out;
 }
 
+std::vector<int64_t> caption_ids(const UNetConfig& config, const ClipTokenizer* tokenizer, const std::string& caption) {
+  if (config.conditioning == "caption") return caption_tokens(caption, config.caption_vocab);
+  if (!tokenizer) throw Error("backbone: clip-caption conditioning without a tokenizer");
+  const std::vector<int> ids = tokenizer->encode(caption);
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
 // ---- blocks -------------------------------------------------------------------------------------
 
 ResBlockImpl::ResBlockImpl(int64_t in, int64_t out, int64_t emb_dim, int64_t groups) {
@@ -160,6 +167,17 @@ VideoUNetImpl::VideoUNetImpl(UNetConfig config) : config_(std::move(config)) {
     caption_embedding = register_module(
         "caption_embedding",
         torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(c.caption_vocab + 1, c.emb_dim).mode(torch::kMean)));
+  } else if (c.conditioning == "clip-caption") {
+    const std::string vocab = find_clip_vocab("");
+    if (vocab.empty())
+      throw ConfigError("backbone.conditioning clip-caption: CLIP's vocabulary bpe_simple_vocab_16e6.txt.gz was not found "
+                        "($VDLAB_CLIP_VOCAB or third_party/clip)");
+    tokenizer_ = std::make_shared<const ClipTokenizer>(vocab);
+    // One row per BPE id plus the unconditional token.
+    caption_embedding = register_module(
+        "caption_embedding",
+        torch::nn::EmbeddingBag(
+            torch::nn::EmbeddingBagOptions(int64_t(tokenizer_->vocab_size()) + 1, c.emb_dim).mode(torch::kMean)));
   }
 
   int64_t in = c.base_channels;
@@ -234,13 +252,14 @@ torch::Tensor VideoUNetImpl::condition_embedding(const torch::Tensor& labels, co
     }
     return class_embedding(idx.to(device));
   }
-  if (c.conditioning == "caption") {
+  if (c.conditioning == "caption" || c.conditioning == "clip-caption") {
+    const int64_t unconditional = caption_embedding->weight.size(0) - 1;  // the last row
     std::vector<int64_t> tokens, offsets;
     for (int64_t b = 0; b < batch; ++b) {
       offsets.push_back(int64_t(tokens.size()));
       std::vector<int64_t> words =
-          size_t(b) < captions.size() ? caption_tokens(captions[size_t(b)], c.caption_vocab) : std::vector<int64_t>{};
-      if (words.empty()) words.push_back(c.caption_vocab);  // the unconditional token
+          size_t(b) < captions.size() ? caption_ids(c, tokenizer_.get(), captions[size_t(b)]) : std::vector<int64_t>{};
+      if (words.empty()) words.push_back(unconditional);
       tokens.insert(tokens.end(), words.begin(), words.end());
     }
     auto t = torch::tensor(tokens, torch::kLong).to(device);

@@ -10,9 +10,11 @@
 #include <torch/nn.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/text/clip_tokenizer.h"
 #include "methods/backbone/unet_config.h"
 #include "methods/backbone/capabilities.h"
 
@@ -97,6 +99,7 @@ class VideoUNetImpl : public torch::nn::Module {
   torch::nn::Linear time_fc1{nullptr}, time_fc2{nullptr};
   torch::nn::Embedding class_embedding{nullptr};
   torch::nn::EmbeddingBag caption_embedding{nullptr};
+  std::shared_ptr<const ClipTokenizer> tokenizer_;  // clip-caption conditioning only
   // Per level: residual blocks, optional spatial attention (or null), temporal attention (or null).
   std::vector<std::vector<ResBlock>> down_blocks_, up_blocks_;
   std::vector<SpatialAttention> down_spatial_, up_spatial_;
@@ -110,5 +113,9 @@ TORCH_MODULE(VideoUNet);
 
 // Stable hash buckets of a caption's lower-case words (FNV-1a), for the caption embedding bag.
 std::vector<int64_t> caption_tokens(const std::string& caption, int64_t vocab);
+
+// The ids a caption-conditioned network embeds, without the unconditional token (empty for the blank
+// caption): hashed words for `caption`, CLIP BPE ids (no start or end token) for `clip-caption`.
+std::vector<int64_t> caption_ids(const UNetConfig& config, const ClipTokenizer* tokenizer, const std::string& caption);
 
 }  // namespace vdlab

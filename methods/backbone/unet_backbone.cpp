@@ -117,8 +117,10 @@ const ParamSpecs& unet_params() {
   static const ParamSpecs specs = {
       {"preset", "tiny", "network size: tiny (CPU demos and tests), small, base (GPUs)", {"tiny", "small", "base"}, {}},
       {"prediction", "eps", "what the network predicts", {"eps", "v", "x0"}, {}},
-      {"conditioning", "none", "none, class (the split's labels) or caption (hashed bag of words)",
-       {"none", "class", "caption"}, {}},
+      {"conditioning", "none",
+       "none, class (the split's labels), caption (hashed bag of words) or clip-caption (bag of CLIP BPE token "
+       "ids, the ids the CLIP metrics read)",
+       {"none", "class", "caption", "clip-caption"}, {}},
       {"schedule", Json::object(), "training noise schedule {betas, beta_start, beta_end, num_train_timesteps}", {}, {}},
       {"train", Json::object(),
        "training recipe {steps, image_pretrain_steps, batch_size, lr, ema, ptss_p, noise, loss, trainable, ...}", {},

@@ -55,8 +55,9 @@ UNetConfig UNetConfig::from_json(const Json& j, const std::string& path) {
     if ((m * c.base_channels) % c.groups != 0 || (m * c.base_channels) % c.heads != 0)
       throw ConfigError(path + ".channel_mult: channels " + std::to_string(m * c.base_channels) +
                         " not divisible by groups and heads");
-  if (c.conditioning != "none" && c.conditioning != "class" && c.conditioning != "caption")
-    throw ConfigError(path + ".conditioning: '" + c.conditioning + "' is not one of none, class, caption");
+  if (c.conditioning != "none" && c.conditioning != "class" && c.conditioning != "caption" &&
+      c.conditioning != "clip-caption")
+    throw ConfigError(path + ".conditioning: '" + c.conditioning + "' is not one of none, class, caption, clip-caption");
   return c;
 }
 

@@ -23,9 +23,10 @@ struct UNetConfig {
   int64_t groups = 8;             // GroupNorm groups
   int64_t time_features = 256;    // sinusoidal features of the per-frame timestep (METHODS.md 6)
   int64_t emb_dim = 128;          // timestep / condition embedding width
-  std::string conditioning = "none";  // none | class | caption
+  // none | class | caption (hashed bag of words) | clip-caption (bag of CLIP BPE token ids)
+  std::string conditioning = "none";
   int64_t num_classes = 0;        // for class conditioning
-  int64_t caption_vocab = 1024;   // hashed word buckets for caption conditioning
+  int64_t caption_vocab = 1024;   // hashed word buckets for `caption` conditioning
 
   Json to_json() const;
   static UNetConfig from_json(const Json& j, const std::string& path = "backbone.unet");

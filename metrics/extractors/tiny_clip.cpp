@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "datasets/clip_source.h"
 #include "metrics/metric.h"
-#include "metrics/text/clip_tokenizer.h"
+#include "core/text/clip_tokenizer.h"
 
 namespace vdlab {
 

@@ -8,7 +8,7 @@
 //   encode_image(Tensor[N, 3, 224, 224] float) -> [N, E]   (CLIP-preprocessed frames: Extractor's
 //                                                           bicubic 224 + CLIP mean/std path applies
 //                                                           unchanged; the module pools 7x7 back to 32x32)
-//   encode_text(Tensor[N, 77] int64) -> [N, E]              (ids of metrics/text/clip_tokenizer.h)
+//   encode_text(Tensor[N, 77] int64) -> [N, E]              (ids of core/text/clip_tokenizer.h)
 // Token ids index a table of kTinyClipTokenBuckets rows (id modulo the bucket count), which keeps the
 // file small; the few dozen ids of moving-shapes captions land in distinct buckets (tested).
 //

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates metrics/text/unicode_tables.inc: the Unicode and HTML facts vdlab's C++ CLIP tokenizer needs
+"""Generates core/text/unicode_tables.inc: the Unicode and HTML facts vdlab's C++ CLIP tokenizer needs
 to reproduce Python's text handling exactly (no ICU in the C++ build):
 
   - letters (\\p{L}), numbers (\\p{N}) and whitespace (\\s) as the `regex` module that CLIP's tokenizer

@@ -165,12 +165,39 @@ TEST(BackboneUNet, ClassAndCaptionConditioning) {
   EXPECT_EQ(caption_tokens("Red  circle", 1024), caption_tokens("red circle", 1024));
 }
 
-TEST(BackboneUNet, CaptionGuidanceScaleChangesTheSample) {
+// clip-caption embeds the CLIP BPE ids the CLIP metrics read: one embedding row per id, the last row
+// for the blank caption.
+TEST(BackboneUNet, ClipCaptionConditioningEmbedsClipTokenIds) {
+  auto cfg = testing::micro_unet();
+  cfg.conditioning = "clip-caption";
+  auto net = random_unet(cfg);
+  const ClipTokenizer tokenizer(find_clip_vocab(""));
+  const std::vector<int> ids = tokenizer.encode("a red circle moving left");
+  EXPECT_EQ(caption_ids(cfg, &tokenizer, "a red circle moving left"), std::vector<int64_t>(ids.begin(), ids.end()));
+  EXPECT_TRUE(caption_ids(cfg, &tokenizer, blank_caption()).empty());
+  int64_t rows = 0;
+  for (const auto& p : net->named_parameters())
+    if (p.key() == "caption_embedding.weight") rows = p.value().size(0);
+  EXPECT_EQ(rows, int64_t(tokenizer.vocab_size()) + 1);
+  torch::NoGradGuard guard;
+  auto x = torch::randn({2, 3, 2, 8, 8});
+  auto t = torch::full({2, 2}, 400.0f);
+  auto c1 = net->forward(x, t, {}, {"a red circle", "a blue square"}).prediction;
+  auto c2 = net->forward(x, t, {}, {"A  red circle", ""}).prediction;
+  EXPECT_EQ((c1[0] - c2[0]).abs().max().item<double>(), 0.0);  // CLIP's cleaning: the same ids
+  EXPECT_GT((c1[1] - c2[1]).abs().max().item<double>(), 1e-4);
+  const auto none = net->forward(x, t, {}, {}).prediction;
+  EXPECT_EQ((c2[1] - none[1]).abs().max().item<double>(), 0.0);  // blank = no caption = the last row
+}
+
+class CaptionGuidance : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CaptionGuidance, ScaleChangesTheSample) {
   // Classifier-free guidance with a caption unet: the unconditional branch is the blank caption, which
   // the network maps to its unconditional token exactly as for a dropped training caption, so scale 5
   // and scale 1 give different samples.
   auto cfg = testing::micro_unet();
-  cfg.conditioning = "caption";
+  cfg.conditioning = GetParam();
   auto net = random_unet(cfg);
   torch::NoGradGuard guard;
   auto x = torch::randn({2, 3, 2, 8, 8});
@@ -195,6 +222,9 @@ TEST(BackboneUNet, CaptionGuidanceScaleChangesTheSample) {
   EXPECT_TRUE(torch::isfinite(s5).all().item<bool>());
   EXPECT_GT((s5 - s1).abs().max().item<double>(), 1e-3);
 }
+
+INSTANTIATE_TEST_SUITE_P(BackboneUNet, CaptionGuidance, ::testing::Values("caption", "clip-caption"),
+                         [](const auto& info) { return info.param == "caption" ? std::string("HashedWords") : std::string("ClipTokenIds"); });
 
 TEST(BackboneUNet, ImagesSkipTemporalLayers) {
   auto net = random_unet(testing::micro_unet());

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "fixture_support.h"
-#include "metrics/text/clip_tokenizer.h"
+#include "core/text/clip_tokenizer.h"
 
 namespace vdlab {
 namespace {

@@ -217,6 +217,49 @@ TEST_F(PlannerTest, ValidationRejectsBadValuesAndMissingPaths) {
   EXPECT_THROW(validate_experiment(parse(base, {"dataset={name: video-folder, root: /no/such/folder}"})), ConfigError);
 }
 
+// A variant trained differently (FVDM's PTSS p, a loss weight) carries its own backbone block, merged
+// over the experiment's; a list in it is a grid axis, and only that variant's cells change backbone.
+TEST_F(PlannerTest, VariantBackboneMergesOverTheExperimentsAndExpandsLists) {
+  const Experiment e = parse(R"(
+backbone: {name: unet, preset: tiny, prediction: x0, train: {steps: 100, batch_size: 4}}
+dataset: {name: moving-shapes, split: test, clips: 2, frames: 4, size: 16}
+variants:
+  - {method: uniform, label: base, sampler: {name: ddim, steps: 5}}
+  - {method: uniform, label: ptss, sampler: {name: ddim, steps: 5}, backbone: {train: {ptss_p: [0.2, 0.5]}}}
+seeds: [0]
+)");
+  const auto cells = plan_cells(e);
+  ASSERT_EQ(cells.size(), 3u);
+  EXPECT_EQ(cells[1].label, "ptss-ptss_p=0.2");
+  EXPECT_EQ(cells[2].label, "ptss-ptss_p=0.5");
+  const Json& base = cells[0].config.at("backbone");
+  const Json& p02 = cells[1].config.at("backbone");
+  EXPECT_EQ(base, e.backbone);
+  EXPECT_EQ(p02.at("train").at("ptss_p"), 0.2);
+  EXPECT_EQ(cells[2].config.at("backbone").at("train").at("ptss_p"), 0.5);
+  // Everything the variant did not set is the experiment's.
+  Json same = p02;
+  same["train"]["ptss_p"] = base.at("train").at("ptss_p");
+  EXPECT_EQ(same, base);
+  // The method never sees the backbone block, and the cells' variants are the same but for the label.
+  EXPECT_FALSE(method_config(e.variants[1]).contains("backbone"));
+  EXPECT_EQ(cells[0].config.at("variant"), cells[1].config.at("variant"));
+  EXPECT_EQ(distinct_backbones(e).size(), 3u);
+  EXPECT_NO_THROW(validate_experiment(e));
+  // Bad values inside the block are named by the variant.
+  EXPECT_EQ(error_of([&] {
+              parse("backbone: {name: unet, preset: tiny}\n"
+                    "variants: [{method: uniform, backbone: {train: {no_such: 1}}}]\n");
+            }).substr(0, 40),
+            "variants[0].backbone.train.no_such: unkn");
+  EXPECT_EQ(error_of([&] { parse("variants: [{method: uniform, backbone: 3}]\n"); }),
+            "variants[0].backbone: expected a mapping of fields merged over the experiment's backbone");
+  // Saved and read back, the same cells.
+  const auto again = plan_cells(experiment_from_json(Json::parse(experiment_to_json(e).dump()), "experiment.json"));
+  ASSERT_EQ(again.size(), cells.size());
+  for (std::size_t i = 0; i < cells.size(); ++i) EXPECT_EQ(again[i].hash, cells[i].hash);
+}
+
 TEST_F(PlannerTest, SavedExperimentPlansTheSameCells) {
   const Experiment e = parse(kExperiment, {"steps=7", "seeds=[3, 4]", "metrics=[mm]"});
   const Experiment back = experiment_from_json(Json::parse(experiment_to_json(e).dump()), "experiment.json");

@@ -68,8 +68,8 @@ TEST(Report, SplitsStayApartWithTheirOwnReference) {
   EXPECT_EQ(row(t.markdown, "ddim", "moving-shapes:test")[2], "2 ± 1.414") << t.markdown;
   EXPECT_EQ(row(t.markdown, "ddim", "moving-shapes:val")[2], "20 ± 14.14") << t.markdown;
   // Each split's reference row carries that split's values.
-  EXPECT_EQ(row(t.markdown, "real split (reference)", "moving-shapes:test")[2], "0.25") << t.markdown;
-  EXPECT_EQ(row(t.markdown, "real split (reference)", "moving-shapes:val")[2], "0.75") << t.markdown;
+  EXPECT_EQ(row(t.markdown, "real train split (noise floor)", "moving-shapes:test")[2], "0.25") << t.markdown;
+  EXPECT_EQ(row(t.markdown, "real train split (noise floor)", "moving-shapes:val")[2], "0.75") << t.markdown;
   ASSERT_EQ(t.rows.size(), 2u);
   EXPECT_NE(t.csv.find(",moving-shapes:val,"), std::string::npos);
 }
@@ -102,6 +102,17 @@ TEST(Report, SplitNamesTellApartTwoConfigsOfOneSplit) {
   ASSERT_EQ(names.size(), 2u);
   EXPECT_NE(names[0].second.display, names[1].second.display);
   EXPECT_EQ(names[0].second.display.rfind("moving-shapes:test#", 0), 0u);
+}
+
+// The reference row reads the split's training clips at the same sizes: the noise floor.
+TEST(ReportNoiseFloor, IsTheTrainingSplitOfTheSameConfig) {
+  const Json test = {{"name", "moving-shapes"}, {"split", "test"}, {"clips", 64}, {"frames", 8}, {"size", 32}};
+  Json train = test;
+  train["split"] = "train";
+  EXPECT_EQ(noise_floor_split(test), train);
+  EXPECT_EQ(noise_floor_split(train), train);  // a training split has no other: itself
+  const Json store = {{"name", "h5"}, {"path", "clips.h5"}};
+  EXPECT_EQ(noise_floor_split(store), store);
 }
 
 }  // namespace

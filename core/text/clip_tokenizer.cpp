@@ -1,4 +1,4 @@
-#include "metrics/text/clip_tokenizer.h"
+#include "core/text/clip_tokenizer.h"
 
 #include <zlib.h>
 
@@ -29,7 +29,7 @@ struct InvalidCharref {
   const char* value;
 };
 
-#include "metrics/text/unicode_tables.inc"
+#include "core/text/unicode_tables.inc"
 
 template <std::size_t N>
 bool in_ranges(const CodeRange (&table)[N], std::uint32_t cp) {
@@ -458,6 +458,8 @@ std::string find_clip_vocab(const std::string& weights_dir) {
     return weights_dir + "/bpe_simple_vocab_16e6.txt.gz";
   if (const char* env = std::getenv("VDLAB_CLIP_VOCAB"))
     if (exists(env)) return env;
+  for (const char* shipped : {VDLAB_CLIP_VOCAB_SOURCE, VDLAB_CLIP_VOCAB_INSTALLED})
+    if (exists(shipped)) return shipped;
   return "";
 }
 

@@ -46,8 +46,9 @@ class ClipTokenizer {
   mutable std::unordered_map<std::string, std::vector<int>> cache_;
 };
 
-// Where the vocabulary is looked for: `<weights_dir>/bpe_simple_vocab_16e6.txt.gz`, then the file named
-// by $VDLAB_CLIP_VOCAB. Returns "" when neither exists.
+// Where the vocabulary is looked for: `<weights_dir>/bpe_simple_vocab_16e6.txt.gz`, the file named by
+// $VDLAB_CLIP_VOCAB, then the copy vdlab ships (third_party/clip, in the source tree or installed).
+// Returns "" when none exists.
 std::string find_clip_vocab(const std::string& weights_dir);
 
 }  // namespace vdlab
