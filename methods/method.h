@@ -30,6 +30,9 @@ struct GenerateResult {
   torch::Tensor videos;  // [N, C, F, H, W] float in [-1, 1] (not yet clamped or quantised)
   int64_t nfe = 0;       // network evaluations per video (the sampler's NFE; a guided call counts once)
   Json stats = Json::object();  // method-specific measurements recorded with the cell
+  // The captions the videos were made for, when a method changes the request's (VMC's target captions);
+  // empty: the request's. Text alignment is scored against these.
+  std::vector<std::string> captions;
 };
 
 class Method {

@@ -9,6 +9,7 @@
 #include "methods/fvdm/fvdm_methods.h"
 #include "methods/uniform.h"
 #include "methods/unipc_dynamic/unipc_dynamic.h"
+#include "methods/vmc/vmc.h"
 
 namespace vdlab {
 
@@ -23,6 +24,7 @@ void register_builtin_methods() {
   register_uniform_methods();
   register_unipc_dynamic();
   register_fvdm_methods();
+  register_vmc_method();
   register_builtin_backbones();
 }
 

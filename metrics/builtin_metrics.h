@@ -12,6 +12,7 @@ void register_clip_metrics(MetricRegistry& registry);     // clip_sim, fc
 void register_pixel_metrics(MetricRegistry& registry);    // mm, flow_motion, stability
 void register_smoothness_metric(MetricRegistry& registry); // smoothness (metrics/smoothness_metric.cpp)
 void register_frame_range_metric(MetricRegistry& registry); // frames: a metric on a frame range or windows
+void register_source_fidelity_metrics(MetricRegistry& registry);  // motion_fidelity, appearance_change
 
 // The identity of a video set for caching: its content_hash when set, else the SHA-256 of every video's
 // shape and pixels.

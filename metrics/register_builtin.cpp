@@ -14,6 +14,7 @@ void register_builtin_metrics() {
   register_pixel_metrics(r);    // mm, flow_motion, stability
   register_smoothness_metric(r);
   register_frame_range_metric(r);
+  register_source_fidelity_metrics(r);  // motion_fidelity, appearance_change
 }
 
 }  // namespace vdlab

@@ -239,6 +239,24 @@ void CellRunner::score(const CellSpec& cell, const std::vector<Json>& metrics, c
     std::vector<MetricValue> values = metric->compute(real.set, fake, mctx);
     Json keys = Json::array();
     for (const auto& v : values) keys.push_back(v.key);
+    // A metric whose config changed but whose key did not (a new parameter with its default) replaces the
+    // stored values under that key: a cell file holds one group per key.
+    record.metrics.erase(std::remove_if(record.metrics.begin(), record.metrics.end(),
+                                        [&](const MetricValue& v) {
+                                          return std::find(keys.begin(), keys.end(), v.key) != keys.end();
+                                        }),
+                         record.metrics.end());
+    for (auto it = record.scored.begin(); it != record.scored.end();) {
+      Json kept = Json::array();
+      for (const auto& k : it->value("keys", Json::array()))
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) kept.push_back(k);
+      if (kept.empty() && !it->value("keys", Json::array()).empty()) {
+        it = record.scored.erase(it);
+      } else {
+        (*it)["keys"] = kept;
+        ++it;
+      }
+    }
     record.scored.push_back({{"config", m}, {"keys", keys}, {"files", metric_files(values)}});
     for (auto& v : values) record.metrics.push_back(std::move(v));
   }
@@ -324,7 +342,7 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
     per_video.push_back(fake.non_finite.back() ? 1 : 0);
   }
   record.stats["non_finite_per_video"] = per_video;
-  fake.captions = request.captions;
+  fake.captions = generated.captions.empty() ? request.captions : generated.captions;
   fake.source = {{"cell", cell.id}};
   fake.content_hash = cell.hash;
 

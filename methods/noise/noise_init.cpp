@@ -1,6 +1,7 @@
 #include "methods/noise/noise_init.h"
 
 #include "methods/noise/correlated_noise.h"
+#include "methods/noise/ddim_inversion.h"
 
 namespace vdlab {
 
@@ -32,6 +33,15 @@ void register_builtin_noise() {
            const double rho = p.get<double>("rho");
            if (rho < 0 || rho > 1) p.fail("rho", "must lie in [0, 1], got " + std::to_string(rho));
            return std::make_shared<MixedNoise>(rho);
+         }});
+  r.add({"ddim-inversion",
+         "DDIM inversion of each video's source clip to the sampler's first timestep (diffusers' DDIMInverseScheduler); "
+         "needs a method that passes the clips (vmc)",
+         {{"refine", 0, "fixed-point iterations per step towards the exact inverse of the DDIM step (0: diffusers)", {}, {}}},
+         [](const Params& p) -> NoiseInitPtr {
+           const int64_t refine = p.get<int64_t>("refine");
+           if (refine < 0) p.fail("refine", "must not be negative");
+           return std::make_shared<DdimInversionNoise>(refine);
          }});
 }
 

@@ -23,7 +23,7 @@ using NoiseInitPtr = std::shared_ptr<const NoiseInit>;
 using NoiseRegistry = Registry<NoiseInitPtr>;
 
 NoiseRegistry& noise_registry();
-// Registers "iid", "ar1" and "mixed". Safe to call more than once.
+// Registers "iid", "ar1", "mixed" and "ddim-inversion" (methods/noise/ddim_inversion.h). Safe to call more than once.
 void register_builtin_noise();
 
 }  // namespace vdlab

@@ -42,9 +42,10 @@ class TemporalConsistencyTerm : public LossTerm {
 };
 
 // VMC (METHODS.md 5): residuals along frames of the output and of its target (the noise for an eps
-// network), d^ = |out[:, :, 1:] - out[:, :, :-1]|, d = |target[:, :, 1:] - target[:, :, :-1]|;
-// "cosine": 1 - mean over (b, c, h, w) of cos_sim(d^, d) over the frame axis; "l2": mean (d - d^)^2.
-// `absolute: false` keeps the signed residuals (then opposite residuals score 2).
+// network), d^ = out[:, :, 1:] - out[:, :, :-1], d = target[:, :, 1:] - target[:, :, :-1] (VMC's residual
+// vectors); "cosine": 1 - mean over (b, c, h, w) of cos_sim(d^, d) over the frame axis, 0 for identical and
+// 2 for opposite residual directions; "l2": mean (d - d^)^2. `absolute: true` compares |d^| and |d| as
+// METHODS.md 5 writes them (then opposite residuals score 0 and the cosine form lies in [0, 1]).
 class MotionDistillationTerm : public LossTerm {
  public:
   MotionDistillationTerm(std::string form, bool absolute) : form_(std::move(form)), absolute_(absolute) {}
@@ -89,7 +90,7 @@ void register_builtin_loss_terms() {
        "VMC: 1 - cosine similarity of frame residuals of output and target (METHODS.md 5)",
        {weight,
         {"form", "cosine", "cosine (1 - cos_sim over frames) or l2 (mean squared difference)", {"cosine", "l2"}, {}},
-        {"absolute", true, "compare |residuals| as METHODS.md 5 and VMC do; false: signed residuals", {}, {}}},
+        {"absolute", false, "compare |residuals| as METHODS.md 5 writes them; false: VMC's signed residual vectors", {}, {}}},
        [](const Params& p) -> LossTermPtr {
          return std::make_shared<MotionDistillationTerm>(p.get<std::string>("form"), p.get<bool>("absolute"));
        }});

@@ -83,15 +83,16 @@ LossInputs eps_inputs(const torch::Tensor& output, const torch::Tensor& noise) {
 TEST(BackboneObjective, MotionDistillationCosineOfFrameResiduals) {
   torch::manual_seed(0);
   const auto noise = torch::randn({2, 3, 4, 2, 2});
-  auto signed_term = make_term(Json{{"name", "motion_distillation"}, {"absolute", false}});
+  // The plain cosine form compares VMC's signed residual vectors: 0 identical, 2 opposite.
+  auto signed_term = make_term(Json{{"name", "motion_distillation"}});
   EXPECT_NEAR(signed_term->compute(eps_inputs(noise.clone(), noise)).item<double>(), 0.0, 1e-6);
   EXPECT_NEAR(signed_term->compute(eps_inputs(-noise, noise)).item<double>(), 2.0, 1e-6);
   // A residual direction is what counts: a scaled and shifted copy has the same residual directions.
   EXPECT_NEAR(signed_term->compute(eps_inputs(noise * 3 + 1, noise)).item<double>(), 0.0, 1e-6);
 
-  // METHODS.md 5 and VMC compare |residuals|: opposite residuals have the same magnitudes (0), and
-  // residuals on different frame pairs are orthogonal (1).
-  auto term = make_term(Json{{"name", "motion_distillation"}});
+  // `absolute: true` compares |residuals| as METHODS.md 5 writes them: opposite residuals have the same
+  // magnitudes (0), and residuals on different frame pairs are orthogonal (1).
+  auto term = make_term(Json{{"name", "motion_distillation"}, {"absolute", true}});
   EXPECT_NEAR(term->compute(eps_inputs(-noise, noise)).item<double>(), 0.0, 1e-6);
   const auto target = video({{0, 1, 1}}), output = video({{0, 0, 1}});  // residuals [1, 0] and [0, 1]
   EXPECT_NEAR(term->compute(eps_inputs(output, target)).item<double>(), 1.0, 1e-6);
@@ -120,7 +121,7 @@ TEST(BackboneObjective, LossIsBasePlusWeightedTerms) {
 
 TEST(BackboneObjective, TermsResolveWithDefaultsAndNameTheirErrors) {
   const Json resolved = resolve_loss_terms(Json::array({"motion_distillation"}), "backbone.train.loss");
-  EXPECT_EQ(resolved[0], (Json{{"name", "motion_distillation"}, {"weight", 1.0}, {"form", "cosine"}, {"absolute", true}}));
+  EXPECT_EQ(resolved[0], (Json{{"name", "motion_distillation"}, {"weight", 1.0}, {"form", "cosine"}, {"absolute", false}}));
   try {
     resolve_loss_terms(Json::array({Json{{"name", "temporal_consistancy"}}}), "backbone.train.loss");
     FAIL() << "no error";

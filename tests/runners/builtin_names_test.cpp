@@ -24,14 +24,14 @@ TEST(BuiltinNamesTest, EveryExpectedNameIsRegistered) {
   register_builtin_metrics();
   register_builtin_methods();  // idempotent
   expect_names(dataset_registry(), {"moving-shapes", "moving-fashion-mnist", "video-folder", "hdf5"});
-  expect_names(method_registry(), {"uniform", "correlated-noise", "fvdm-standard", "fvdm-image-to-video",
-                                   "fvdm-interpolation", "fvdm-progressive", "fvdm-long-video"});
+  expect_names(method_registry(), {"uniform", "correlated-noise", "unipc-dynamic", "fvdm-standard", "fvdm-image-to-video",
+                                   "fvdm-interpolation", "fvdm-progressive", "fvdm-long-video", "vmc"});
   expect_names(sampler_registry(), {"ddpm", "ddim", "euler", "dpmsolver++", "unipc"});
-  expect_names(noise_registry(), {"iid", "ar1", "mixed"});
+  expect_names(noise_registry(), {"iid", "ar1", "mixed", "ddim-inversion"});
   expect_names(hook_registry(), {"edit-probe"});
   expect_names(backbone_registry(), {"unet", "torchscript", "diffusers-test", "gaussian", "gaussian-mixture"});
-  expect_names(metric_registry(),
-               {"fvd", "fid", "clip_sim", "fc", "mm", "flow_motion", "stability", "smoothness", "frames"});
+  expect_names(metric_registry(), {"fvd", "fid", "clip_sim", "fc", "mm", "flow_motion", "stability", "smoothness",
+                                   "frames", "motion_fidelity", "appearance_change"});
 }
 
 }  // namespace
