@@ -264,8 +264,19 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
     real.source = dataset;
     VideoSet floor = real;
     const Json train = noise_floor_split(dataset);
+    ClipSourcePtr train_source;
     if (train != dataset) {
-      ClipSourcePtr train_source = make_dataset(train, "dataset (its training split, for the noise floor)");
+      // A split whose training split cannot be read (a video folder with a test list only) keeps the
+      // split itself as its reference, and says so once.
+      try {
+        train_source = make_dataset(train, "dataset (its training split, for the noise floor)");
+        if (train_source->size() == 0) train_source.reset();
+      } catch (const std::exception& e) {
+        log_warn("report: " + name.display + " has no readable training split for the noise floor (" +
+                      std::string(e.what()) + "); its reference row is the split against itself");
+      }
+    }
+    if (train_source) {
       floor = VideoSet::streamed(train_source->size(), [train_source](std::size_t i) { return train_source->get(i).video; });
       floor.content_hash = train_source->content_hash();
       floor.source = train;
