@@ -26,3 +26,11 @@ function(vdlab_warnings target)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
 endfunction()
+
+# Links the allocator VDLAB_ALLOCATOR names into an executable. No symbol of it is referenced, so the
+# link must not drop it as unneeded.
+function(vdlab_allocator target)
+  if(VDLAB_ALLOCATOR STREQUAL "tcmalloc")
+    target_link_libraries(${target} PRIVATE "-Wl,--push-state,--no-as-needed" ${VDLAB_TCMALLOC_LIBRARY} "-Wl,--pop-state")
+  endif()
+endfunction()

@@ -25,9 +25,41 @@ bool symmetric_eigen(Eigen::MatrixXd& a, Eigen::VectorXd& w, bool vectors) {
   return LAPACKE_dsyevd(LAPACK_COL_MAJOR, vectors ? 'V' : 'N', 'U', d, a.data(), d, w.data()) == 0;
 }
 
+double sum_sqrt_clamped(const Eigen::VectorXd& ev) {
+  double sum = 0.0;
+  for (Eigen::Index i = 0; i < ev.size(); ++i) sum += std::sqrt(std::max(ev[i], 0.0));
+  return sum;
+}
+
 }  // namespace
 
-double trace_sqrt_product(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2) {
+double trace_sqrt_product_cholesky(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2) {
+  const int d = static_cast<int>(s1.rows());
+  if (d == 0) return 0.0;
+  if (!s1.allFinite() || !s2.allFinite()) return kNaN;
+  Eigen::MatrixXd l = s1;
+  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', d, l.data(), d) != 0) return kNaN;  // not positive definite
+  // dsygst with itype 2 overwrites the lower triangle of C with L^T C L.
+  Eigen::MatrixXd c = s2;
+  if (LAPACKE_dsygst(LAPACK_COL_MAJOR, 2, 'L', d, c.data(), d, l.data(), d) != 0) return kNaN;
+  Eigen::VectorXd ev(d);
+  if (LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', d, c.data(), d, ev.data()) != 0) return kNaN;
+  return sum_sqrt_clamped(ev);
+}
+
+double trace_sqrt_product(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2, const char** route) {
+  const double cholesky = trace_sqrt_product_cholesky(s1, s2);
+  if (std::isfinite(cholesky)) {
+    if (route) *route = "cholesky";
+    return cholesky;
+  }
+  if (route) *route = "symmetric";
+  log_info("Frechet distance: the first covariance is not positive definite (fewer vectors than dimensions?); "
+           "its trace term takes the symmetric eigendecomposition route");
+  return trace_sqrt_product_symmetric(s1, s2);
+}
+
+double trace_sqrt_product_symmetric(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2) {
   const int d = static_cast<int>(s1.rows());
   Eigen::MatrixXd v = s1;
   Eigen::VectorXd w;
@@ -46,9 +78,7 @@ double trace_sqrt_product(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2) 
   c = s.asDiagonal() * c * s.asDiagonal();
   Eigen::VectorXd ev;
   if (!symmetric_eigen(c, ev, false)) return kNaN;
-  double sum = 0.0;
-  for (int i = 0; i < r; ++i) sum += std::sqrt(std::max(ev[i], 0.0));
-  return sum;
+  return sum_sqrt_clamped(ev);
 }
 
 FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1, const Eigen::VectorXd& mu2,
@@ -63,7 +93,7 @@ FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd
   r.mean_term = (mu1 - mu2).squaredNorm();
   r.trace1 = s1.trace();
   r.trace2 = s2.trace();
-  r.trace_sqrt = trace_sqrt_product(s1, s2);
+  r.trace_sqrt = trace_sqrt_product(s1, s2, &r.route);
   r.value = r.mean_term + r.trace1 + r.trace2 - 2.0 * r.trace_sqrt;
   if (!std::isfinite(r.value)) {
     log_warn("Frechet distance is not finite; retrying with " + std::to_string(options.retry_eps) +
@@ -73,7 +103,7 @@ FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd
     r.retried = true;
     r.trace1 = a.trace();
     r.trace2 = b.trace();
-    r.trace_sqrt = trace_sqrt_product(a, b);
+    r.trace_sqrt = trace_sqrt_product(a, b, &r.route);
     r.value = r.mean_term + r.trace1 + r.trace2 - 2.0 * r.trace_sqrt;
     if (!std::isfinite(r.value)) log_warn("Frechet distance is still not finite after the retry");
   }

@@ -178,6 +178,7 @@ void fill_result(MetricValue& v, const FrechetResult& r, Json& protocol) {
   protocol["trace_fake"] = r.trace2;
   protocol["trace_sqrt_product"] = r.trace_sqrt;
   protocol["retried_with_eps"] = r.retried;
+  protocol["trace_sqrt_route"] = r.route;
 }
 
 // The end every Fréchet metric shares: the sets' shapes and counts into the protocol, the distance,

@@ -30,6 +30,7 @@ Json provenance(const std::string& device) {
       {"boost", std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000) + "." +
                     std::to_string(BOOST_VERSION % 100)},
       {"compiler", std::string("gcc ") + __VERSION__},
+      {"allocator", VDLAB_ALLOCATOR},  // tcmalloc or system (CMake's VDLAB_ALLOCATOR)
       {"host", host},
       {"device", device},
       {"threads", at::get_num_threads()},

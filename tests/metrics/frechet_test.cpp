@@ -62,6 +62,31 @@ TEST(FrechetReference, Dim400MatchesScipy) { expect_matches_scipy("dim400"); }
 TEST(FrechetReference, RankDeficientMatchesScipy) { expect_matches_scipy("dim128_rank40"); }
 TEST(FrechetSlow, Dim2048MatchesScipy) { expect_matches_scipy("dim2048"); }
 
+// The Cholesky route (S1 positive definite) and the symmetric route compute the same trace to 1e-10
+// relative on every committed fixture whose first covariance is positive definite; the rank-deficient
+// one falls back to the symmetric route and says which route ran.
+TEST(FrechetRoutes, CholeskyEqualsSymmetricOnTheFixtures) {
+  for (const std::string name : {"dim16", "dim400", "dim128_rank40"}) {
+    const CaseFeatures f = case_features(find_case(name));
+    FeatureStats a(int(f.a.cols())), b(int(f.b.cols()));
+    a.add(f.a);
+    b.add(f.b);
+    const Eigen::MatrixXd s1 = a.covariance(CovarianceEstimator::unbiased);
+    const Eigen::MatrixXd s2 = b.covariance(CovarianceEstimator::unbiased);
+    const double symmetric = trace_sqrt_product_symmetric(s1, s2);
+    const char* route = "";
+    const double chosen = trace_sqrt_product(s1, s2, &route);
+    if (name == "dim128_rank40") {
+      EXPECT_TRUE(std::isnan(trace_sqrt_product_cholesky(s1, s2))) << "rank 40 of 128 is not positive definite";
+      EXPECT_STREQ(route, "symmetric");
+      EXPECT_EQ(chosen, symmetric);
+    } else {
+      EXPECT_STREQ(route, "cholesky") << name;
+      EXPECT_LT(std::abs(chosen - symmetric) / std::abs(symmetric), 1e-10) << name;
+    }
+  }
+}
+
 TEST(Frechet, SetAgainstItselfIsZero) {
   const CaseFeatures f = case_features(find_case("dim400"));
   FeatureStats a(400);
