@@ -16,7 +16,7 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}
 .samples td{text-align:center;vertical-align:top}.samples video{width:128px;height:128px;image-rendering:pixelated;background:#000}
 .samples td.l{max-width:220px}.plots img{width:640px;margin:4px;border:1px solid #ddd}
 .grid img{image-rendering:pixelated;max-width:100%}.note{color:#666;font-size:90%}
-#media-status{font-size:90%;color:#555})";
+#media-status{font-size:90%;color:#555}.wide{overflow-x:auto})";
 
 // Records, on each image and video element, whether it loaded; and the page's script errors.
 const char* kMediaCheck = R"(<script>
@@ -117,7 +117,7 @@ std::string html_report(const HtmlReportInput& in) {
       cell[{r.label, c}] = &r;
       higher[c] = r.higher_is_better;
     }
-    h << "<h3>" << html_escape(split) << "</h3>\n<table class=\"summary\">\n<tr><th class=\"l\">variant</th>";
+    h << "<h3>" << html_escape(split) << "</h3>\n<div class=\"wide\"><table class=\"summary\">\n<tr><th class=\"l\">variant</th>";
     for (const auto& c : cols) {
       std::string t = std::get<0>(c);
       std::string detail;
@@ -138,7 +138,7 @@ std::string html_report(const HtmlReportInput& in) {
       }
       h << "</tr>\n";
     }
-    h << "</table>\n";
+    h << "</table></div>\n";
   }
 
   if (!in.plots.empty()) {

@@ -146,6 +146,24 @@ TEST(CompareCommandIntegration, RefusesAcrossExtractorHashesInOneLineNamingBoth)
   EXPECT_EQ(rest.code, 0) << rest.output;
 }
 
+TEST(CompareCommandIntegration, ShippedDemoBaselineIsFoundByName) {
+  // results/baselines/demo.h5 (a collected demo run): its variants compared with one another, from a
+  // folder where no results/ is (the name is looked up in the source tree).
+  const fs::path out = fresh_dir("vdlab_compare_demo");
+  const CommandResult r = run_command("cd " + out.string() + " && " +
+                                      vdlab_cmd("compare demo --baseline demo --variant dpm++2m-steps=10 "
+                                                "--baseline-variant ddim-steps=20 --replicates 500 -q --to " +
+                                                out.string()));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| dpm++2m-steps=10 | ddim-steps=20 | moving-shapes:test | fvd[tiny-i3d,f8] ↓ | 3 | 3 |"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("| dpm++2m-steps=10 | ddim-steps=20 | moving-shapes:test | mm ↑ | 3 | 192 |"), std::string::npos)
+      << r.output;  // 3 seeds x 64 per-sample pairs
+  const std::string csv = read_text(out / "comparison.csv");
+  EXPECT_EQ(count_occurrences(csv, "dpm++2m-steps=10,ddim-steps=20,moving-shapes:test,"), 9) << csv;
+}
+
 TEST(CompareCommandIntegration, NamesWhatItCannotRead) {
   const CommandResult r = run_command(vdlab_cmd("compare /nonexistent/run --baseline no-such-baseline"));
   EXPECT_EQ(r.code, 2) << r.output;
