@@ -76,7 +76,7 @@ print('python ok', n)
   EXPECT_NE(md.find("Skipped metrics"), std::string::npos) << md;
 }
 
-TEST(CollectCommandIntegration, LabelsCellsByTheSavedPlanAndNamesBadInput) {
+TEST(CollectCommandIntegration, NamesAFolderWithoutCellsAndAnUnknownBaselineVariant) {
   const fs::path dir = fresh_dir("vdlab_collect_bad");
   const CommandResult none = run_command(vdlab_cmd("collect " + dir.string()));
   EXPECT_EQ(none.code, 2) << none.output;
