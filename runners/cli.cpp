@@ -26,6 +26,8 @@
 #include "core/atomic_file.h"
 #include "runners/cell_runner.h"
 #include "runners/cell_state.h"
+#include "runners/collect_command.h"
+#include "runners/compare_command.h"
 #include "runners/experiment.h"
 #include "runners/metrics_command.h"
 #include "runners/preview_command.h"
@@ -434,6 +436,8 @@ const std::vector<Command>& commands() {
       preview_command(),
       metrics_command(),
       paper_report_command(),
+      collect_command(),
+      compare_command(),
   };
   return list;
 }

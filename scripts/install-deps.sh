@@ -11,11 +11,13 @@ packages=(
   libhdf5-dev hdf5-tools libeigen3-dev libboost-program-options-dev libopencv-dev
   libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libgoogle-perftools-dev
+  libgoogle-perftools-dev libcairo2-dev
   # data and tools for tests, fixtures and reports
   ffmpeg dataset-fashion-mnist opencv-doc
   python3-numpy python3-scipy python3-sklearn python3-h5py python3-matplotlib python3-regex
-  python3-torchvision
+  python3-torchvision python3-pandas
+  # headless browser for the report.html test
+  chromium
   # single-node Slurm for the cluster tests
   slurm-wlm munge
 )
