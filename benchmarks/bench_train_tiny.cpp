@@ -4,10 +4,14 @@
 //
 // usage: bench_train_tiny [--threads N] [--steps N] [--batch B] [--frames F] [--size S] [--python PATH]
 // Prints a table with steps per second of both, and of the full C++ training loop (train_unet: data,
-// noise, PTSS, checkpoints included).
+// noise, PTSS, checkpoints included); then the achieved GFLOP/s of a step (3x the forward FLOPs that
+// torch.profiler counts on the Python side) against this machine's ceiling measured in the same run:
+// a 3x3 convolution and a GEMM (its im2col product) of the model's own sizes.
+// Run it on an otherwise idle machine: under load both sides slow unevenly.
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -57,6 +61,26 @@ std::string run_capture(const std::string& cmd) {
   while (std::fgets(buf, sizeof buf, p)) out += buf;
   ::pclose(p);
   return out;
+}
+
+// GFLOP/s of `op` (flops per call), its median over repeated timed batches of calls.
+template <class Op>
+double gflops_of(Op op, double flops) {
+  for (int i = 0; i < 3; ++i) op();
+  std::vector<double> rates;
+  for (int r = 0; r < 5; ++r) {
+    int calls = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    double secs = 0;
+    do {
+      op();
+      ++calls;
+      secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    } while (secs < 0.2);
+    rates.push_back(flops * calls / secs / 1e9);
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
 }
 
 }  // namespace
@@ -139,18 +163,34 @@ int main(int argc, char** argv) {
                           std::to_string(frames) + " --size " + std::to_string(size) + " --steps " +
                           std::to_string(steps) + " --warmup " + std::to_string(warmup) + " --threads " +
                           std::to_string(threads);
-  const std::string out = run_capture(cmd);
-  double py_sps = NAN;
-  int64_t py_params = -1;
-  std::string py_blas = "?";
-  try {
-    const Json j = Json::parse(out.substr(out.find('{')));
-    py_sps = j.at("steps_per_second").get<double>();
-    py_params = j.at("parameters").get<int64_t>();
-    py_blas = j.at("blas").get<std::string>();
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "python side failed: %s\n%s\n", cmd.c_str(), out.c_str());
-  }
+  struct PythonSide {
+    double sps = NAN, forward_flops = NAN;
+    int64_t params = -1;
+    std::string blas = "?";
+  };
+  auto run_python = [&](const std::string& prefix) {
+    PythonSide side;
+    const std::string out = run_capture(prefix + cmd);
+    try {
+      const Json j = Json::parse(out.substr(out.find('{')));
+      side.sps = j.at("steps_per_second").get<double>();
+      side.params = j.at("parameters").get<int64_t>();
+      side.blas = j.at("blas").get<std::string>();
+      if (j.value("forward_flops", 0.0) > 0) side.forward_flops = j.at("forward_flops").get<double>();
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "python side failed: %s%s\n%s\n", prefix.c_str(), cmd.c_str(), out.c_str());
+    }
+    return side;
+  };
+  // Python as installed (glibc's malloc), and with the allocator vdlab links preloaded: the second row
+  // separates the allocator's share of the difference from the rest.
+  const PythonSide py = run_python("");
+  const char* tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
+  const PythonSide py_tc = std::filesystem::exists(tcmalloc) ? run_python(std::string("LD_PRELOAD=") + tcmalloc + " ")
+                                                             : PythonSide{};
+  const double py_sps = py.sps, forward_flops = py.forward_flops;
+  const int64_t py_params = py.params;
+  const std::string py_blas = py.blas;
 
   const double cpp_sps = steps / cpp_secs;
   const double loop_sps = double(tr.steps_done) / tr.seconds;
@@ -162,6 +202,40 @@ int main(int argc, char** argv) {
               (long long)params);
   std::printf("%-34s %12.3f %12.3f %12lld   (blas: %s)\n", "Python torch (same step)", py_sps, 1.0 / py_sps,
               (long long)py_params, py_blas.c_str());
-  std::printf("C++ / Python (bare step): %.2fx\n", cpp_sps / py_sps);
+  if (std::isfinite(py_tc.sps))
+    std::printf("%-34s %12.3f %12.3f %12lld\n", "Python torch + tcmalloc preloaded", py_tc.sps, 1.0 / py_tc.sps,
+                (long long)py_tc.params);
+  std::printf("C++ / Python (bare step): %.2fx", cpp_sps / py_sps);
+  if (std::isfinite(py_tc.sps)) std::printf("   (against Python + tcmalloc: %.2fx)", cpp_sps / py_tc.sps);
+  std::printf("\n");
+
+  // 4. The ceiling at the model's sizes: its first level's 3x3 convolution over every frame of the batch,
+  // and the same product as one GEMM (im2col: [B F h w, 9 C] x [9 C, C]).
+  {
+    torch::NoGradGuard g;
+    const int64_t n = int64_t(batch) * frames, c = cfg.base_channels, hw = size / cfg.patch;
+    const double conv_flops = 2.0 * double(n) * c * c * 9 * hw * hw;
+    auto xin = torch::randn({n, c, hw, hw});
+    auto w = torch::randn({c, c, 3, 3});
+    const double conv = gflops_of([&] { (void)torch::conv2d(xin, w, {}, 1, 1); }, conv_flops);
+    auto a = torch::randn({n * hw * hw, 9 * c});
+    auto b = torch::randn({9 * c, c});
+    const double gemm = gflops_of([&] { (void)torch::mm(a, b); }, conv_flops);
+    const double ceiling = std::max(conv, gemm);
+    const double step_flops = 3.0 * forward_flops;
+    std::printf("\nceiling at the model's sizes (%lld x %lld ch x %lldx%lld, 3x3): convolution %.1f GFLOP/s, GEMM %.1f GFLOP/s\n",
+                (long long)n, (long long)c, (long long)hw, (long long)hw, conv, gemm);
+    if (std::isfinite(step_flops)) {
+      std::printf("a training step: %.3f GFLOP (3 x the forward's %.3f, counted by torch.profiler)\n", step_flops / 1e9,
+                  forward_flops / 1e9);
+      std::printf("%-34s %10s %12s\n", "side", "GFLOP/s", "of ceiling");
+      std::printf("%-34s %10.1f %11.1f%%\n", "C++ LibTorch (bare step)", step_flops * cpp_sps / 1e9,
+                  100.0 * step_flops * cpp_sps / 1e9 / ceiling);
+      std::printf("%-34s %10.1f %11.1f%%\n", "C++ LibTorch (train_unet loop)", step_flops * loop_sps / 1e9,
+                  100.0 * step_flops * loop_sps / 1e9 / ceiling);
+      std::printf("%-34s %10.1f %11.1f%%\n", "Python torch (same step)", step_flops * py_sps / 1e9,
+                  100.0 * step_flops * py_sps / 1e9 / ceiling);
+    }
+  }
   return py_params == params ? 0 : 1;
 }

@@ -6,7 +6,9 @@ timesteps, eps target, MSE, AdamW, gradient clipping, EMA update).
 
 usage: /usr/bin/python3 scripts/bench/train_tiny.py --config JSON --batch B --frames F --size S
                                                     --steps N --warmup W --threads T
-Prints one JSON line: {"steps_per_second": ..., "parameters": ..., "threads": ..., "blas": ...}.
+Prints one JSON line: {"steps_per_second": ..., "parameters": ..., "threads": ..., "blas": ...,
+"forward_flops": ...}; forward_flops is what torch.profiler (with_flops) counts for one forward of the
+batch (convolutions and matrix products), the usual basis of a training step's FLOPs (about 3x).
 """
 import argparse
 import json
@@ -202,6 +204,17 @@ def main():
     for _ in range(a.steps):
         step()
     secs = time.perf_counter() - start
+    # FLOPs of one forward of the same batch, counted by the profiler (convolutions, matrix products).
+    forward_flops = 0
+    try:
+        from torch.profiler import profile
+        x = x0[:a.batch]
+        t = torch.zeros(a.batch, a.frames)
+        with torch.no_grad(), profile(with_flops=True) as prof:
+            model(x, t)
+        forward_flops = int(sum(e.flops for e in prof.key_averages() if e.flops))
+    except Exception:
+        pass
     blas = "unknown"
     try:
         cfgs = torch.__config__.show()
@@ -210,7 +223,8 @@ def main():
         pass
     print(json.dumps({"steps_per_second": a.steps / secs, "seconds": secs, "steps": a.steps,
                       "parameters": sum(p.numel() for p in model.parameters()),
-                      "threads": torch.get_num_threads(), "blas": blas, "torch": torch.__version__}))
+                      "threads": torch.get_num_threads(), "blas": blas, "torch": torch.__version__,
+                      "forward_flops": forward_flops}))
 
 
 if __name__ == "__main__":
