@@ -14,6 +14,8 @@
 #include "core/hdf5_util.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
+#include "methods/backbone/file_lock.h"
+#include "methods/backbone/training.h"
 #include "methods/backbone/unet_backbone.h"
 #include "methods/method.h"
 #include "methods/video_tensor.h"
@@ -38,6 +40,19 @@ std::string cell_path(const RunOptions& o, const CellSpec& c) { return o.out_dir
 std::string cell_error_path(const RunOptions& o, const CellSpec& c) { return o.out_dir + "/cells/" + c.id + ".error"; }
 
 bool cell_finished(const RunOptions& o, const CellSpec& c) { return read_cell_hash(cell_path(o, c)) == c.hash; }
+std::string cell_lock_path(const RunOptions& o, const CellSpec& c) { return o.out_dir + "/locks/" + c.id + ".lock"; }
+
+bool cell_running(const RunOptions& o, const CellSpec& c) {
+  const std::string path = cell_lock_path(o, c);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return false;
+  try {
+    FileLock lock(path);
+    return !lock.try_lock();  // released at once by the destructor
+  } catch (const IoError&) {
+    return false;
+  }
+}
 
 struct CellRunner::RealSplit {
   ClipSourcePtr source;  // labels and captions condition the generated videos (read clip by clip)
@@ -118,17 +133,22 @@ double measured_steps_per_second(const std::string& cache_dir, const std::string
 
 namespace {
 
-std::string one_backbone_line(const Json& backbone, const Json& train_dataset, const RunOptions& o) {
-  const std::string name = backbone.value("name", std::string());
-  if (name == "torchscript") return "backbone: TorchScript file " + backbone.value("path", std::string());
-  if (!backbone_trains(backbone)) return "backbone: " + name + " (analytic, nothing to train or load)";
+// The cache folder of a trained backbone, as CellRunner builds it.
+std::string trained_backbone_dir(const Json& backbone, const Json& train_dataset, const RunOptions& o) {
   BackboneContext ctx;
   ctx.cache_dir = o.cache_dir;
   ctx.train_data_config = train_dataset;
   ctx.seed = 0;  // as CellRunner builds it
   Json params = backbone;
   params.erase("name");
-  const std::string dir = unet_cache_dir(resolve_unet_backbone_params(params, "backbone"), ctx);
+  return unet_cache_dir(resolve_unet_backbone_params(params, "backbone"), ctx);
+}
+
+std::string one_backbone_line(const Json& backbone, const Json& train_dataset, const RunOptions& o) {
+  const std::string name = backbone.value("name", std::string());
+  if (name == "torchscript") return "backbone: TorchScript file " + backbone.value("path", std::string());
+  if (!backbone_trains(backbone)) return "backbone: " + name + " (analytic, nothing to train or load)";
+  const std::string dir = trained_backbone_dir(backbone, train_dataset, o);
   const std::string preset = backbone.value("preset", std::string("?"));
   if (fs::exists(fs::path(dir) / "final.pt")) return "backbone: " + name + " " + preset + ", cached in " + dir;
   const Json& train = backbone.at("train");
@@ -147,6 +167,12 @@ std::string one_backbone_line(const Json& backbone, const Json& train_dataset, c
 }
 
 }  // namespace
+
+bool backbone_needs_training(const Json& backbone, const Json& train_dataset, const RunOptions& options) {
+  if (!backbone_trains(backbone) || backbone.value("name", std::string()) != "unet") return false;
+  const RunOptions o = with_defaults(options);
+  return !fs::exists(fs::path(trained_backbone_dir(backbone, train_dataset, o)) / "final.pt");
+}
 
 std::string backbone_plan_line(const Experiment& e, const RunOptions& options) {
   const RunOptions o = with_defaults(options);
@@ -398,10 +424,19 @@ void CellRunner::score_finished(const CellSpec& cell, const std::vector<Json>& m
   write_cell(record, path);
 }
 
+void CellRunner::prepare_backbone(const CellSpec& cell) {
+  Json weights_files;
+  backbone_for(cell, weights_files);
+}
+
 CellOutcome CellRunner::run(const CellSpec& cell) {
   CellOutcome outcome;
   const auto t0 = std::chrono::steady_clock::now();
   try {
+    // Judged under the lock: a process that waited here finds the cell finished by the one before it.
+    fs::create_directories(fs::path(cell_lock_path(options_, cell)).parent_path());
+    FileLock lock(cell_lock_path(options_, cell));
+    lock.lock("running cell " + cell.id);
     const CellJudgement judged = judge_cell(options_, cell, shared_->identities);
     const bool current = judged.state == CellState::done ||
                          (judged.state == CellState::other_version && !options_.rerun_other_version);
@@ -417,6 +452,8 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
     }
     std::error_code ec;
     fs::remove(cell_error_path(options_, cell), ec);
+  } catch (const TrainingInterrupted&) {
+    throw;  // checkpointed, not failed: the same command (or the requeued task) resumes
   } catch (const std::exception& e) {
     outcome.status = CellStatus::failed;
     outcome.error = e.what();

@@ -33,7 +33,10 @@
 #include "runners/preview_command.h"
 #include "runners/provenance.h"
 #include "runners/paper_report_command.h"
+#include "runners/local_jobs.h"
 #include "runners/report.h"
+#include "runners/submit_command.h"
+#include "runners/sweep_state.h"
 #include "runners/yaml_json.h"
 
 namespace vdlab {
@@ -142,7 +145,8 @@ struct ExperimentArgs {
     return -1;
   }
 
-  Experiment load() const { return load_experiment(experiment, overrides); }
+  // An experiment file, or the resolved experiment a run saved (OUT/experiment.json).
+  Experiment load() const { return load_experiment_or_saved(experiment, overrides); }
 };
 
 void print_plan_line(const CellSpec& c, const std::string& status) {
@@ -263,8 +267,11 @@ int cmd_run(const std::vector<std::string>& args) {
   ExperimentArgs a("run options");
   bool force = false;
   std::string rerun;
+  int jobs = 1;
   a.desc.add_options()("rerun", po::value(&rerun), kRerunHelp)(
-      "force", po::bool_switch(&force), "run every cell again, even finished ones (--rerun all)");
+      "force", po::bool_switch(&force), "run every cell again, even finished ones (--rerun all)")(
+      "jobs,j", po::value(&jobs)->default_value(1),
+      "cells at once, each a `vdlab cell` process as on a cluster, with --threads split between them");
   const int code = a.parse_or_help(
       args, "vdlab run EXPERIMENT.yaml [path=value ...] [--out DIR] [--device cpu|cuda] [--threads N]",
       "Runs every cell of an experiment here, one after another, skipping cells already finished in --out.\n"
@@ -282,7 +289,19 @@ int cmd_run(const std::vector<std::string>& args) {
   apply_rerun(rerun, force, ro);
   warn_default_train_split(e);
   log_info(backbone_plan_line(e, ro));
-  return run_cells(e, plan_cells(e), ro);
+  if (jobs < 1) throw ConfigError("--jobs: must be at least 1, got " + std::to_string(jobs));
+  if (jobs == 1) return run_cells(e, plan_cells(e), ro);
+  const auto cells = plan_cells(e);
+  fs::create_directories(ro.out_dir + "/cells");
+  save_experiment(e, ro);
+  LocalJobs local;
+  local.jobs = jobs;
+  local.threads = at::get_num_threads();
+  local.quiet = a.common.quiet;
+  const int failed = run_cells_in_processes(e, saved_experiment_path(ro.out_dir), cells, ro, local);
+  const ReportFiles report = write_report(e, cells, ro);
+  if (!report.table_md.empty()) log_info("report: " + report.table_md + ", samples: " + report.grid_png);
+  return failed ? 1 : 0;
 }
 
 int cmd_cell(const std::vector<std::string>& args) {
@@ -327,8 +346,11 @@ int cmd_status(const std::vector<std::string>& args) {
   ExperimentArgs a("status options");
   const int code = a.parse_or_help(
       args, "vdlab status OUTDIR | EXPERIMENT.yaml [path=value ...] [--out DIR]",
-      "Counts done / missing / failed / stale cells, prints each failure's error and why each stale cell\n"
-      "is stale, and the index list to rerun. Given the output folder of a run, it reads the resolved\n"
+      "Counts done / running / pending / missing / failed / stale cells, prints each failure's error and\n"
+      "why each stale cell is stale, and the index list to rerun (what is neither done, running nor waiting).\n"
+      "A cell is running while a live process holds its lock (locks/<id>.lock). For a sweep sent with\n"
+      "`vdlab submit` it also reads squeue: a queued task is pending (held, requeued and preempted tasks too:\n"
+      "never done until its cell file is), a running one running. Given the output folder of a run, it reads the resolved\n"
       "experiment saved there (OUTDIR/experiment.json: the file as run, overrides included); given an\n"
       "experiment file, it plans that file with the overrides given here, against --out.\n"
       "Exit status: 0 when no cell failed, 1 when any did, 2 for bad input.");
@@ -355,26 +377,45 @@ int cmd_status(const std::vector<std::string>& args) {
   } else {
     e = a.load();
   }
-  InputIdentities identities;
   const auto cells = plan_cells(e);
+  const SweepState sweep = judge_sweep(ro, cells);
+  if (!sweep.jobs.empty() && !sweep.queue)
+    std::cout << "Slurm: " << (sweep.queue_problem.empty() ? "squeue not found" : sweep.queue_problem)
+              << "; judged from the files alone\n";
+  if (sweep.queue)
+    for (const auto& t : *sweep.queue)
+      for (const auto& job : sweep.jobs)
+        if (job.id == t.base && job.kind == "train")
+          std::cout << "training " << t.job << " (backbone " << job.detail << "): " << t.state
+                    << (t.running() || t.reason.empty() || t.reason == "None" ? "" : " (" + t.reason + ")") << "\n";
   std::map<CellState, int> counts;
-  int need_metrics = 0;
-  std::string todo;
-  for (const auto& c : cells) {
-    const CellJudgement j = judge_cell(ro, c, identities);
+  int need_metrics = 0, running = 0, pending = 0;
+  for (const auto& sc : sweep.cells) {
+    const CellSpec& c = *sc.cell;
+    const CellJudgement& j = sc.judgement;
+    if (!sc.done() && sc.activity != CellActivity::idle) {
+      const bool runs = sc.activity == CellActivity::running;
+      ++(runs ? running : pending);
+      std::cout << std::left << std::setw(8) << (runs ? "running" : "pending") << std::right << c.index << " " << c.id;
+      if (!sc.task.empty()) std::cout << " (Slurm task " << sc.task << ": " << sc.task_state << ")";
+      if (j.state == CellState::failed) std::cout << "; last attempt failed: " << j.error;
+      std::cout << "\n";
+      continue;
+    }
     ++counts[j.state];
     if (!j.metrics_to_score.empty()) ++need_metrics;
     if (j.state == CellState::failed) std::cout << "failed  " << c.index << " " << c.id << ": " << j.error << "\n";
     else if (j.state != CellState::missing && (j.state != CellState::done || !j.metrics_to_score.empty()))
       std::cout << std::left << std::setw(8) << (j.state == CellState::stale ? "stale" : j.state == CellState::done ? "scores" : "version")
                 << std::right << c.index << " " << c.id << ": " << describe_judgement(j) << "\n";
-    if (j.state != CellState::done && j.state != CellState::other_version)
-      todo += (todo.empty() ? "" : ",") + std::to_string(c.index);
   }
+  const std::string todo = compact_index_list(sweep.to_run());
   std::cout << counts[CellState::done] + counts[CellState::other_version] << " of " << cells.size() << " cells done";
   if (counts[CellState::other_version]) std::cout << " (" << counts[CellState::other_version] << " by another vdlab version)";
   std::cout << ", " << counts[CellState::missing] << " missing, " << counts[CellState::failed] << " failed, "
             << counts[CellState::stale] << " stale";
+  if (running) std::cout << ", " << running << " running";
+  if (pending) std::cout << ", " << pending << " pending";
   if (need_metrics) std::cout << ", " << need_metrics << " with metrics to score";
   if (!todo.empty()) std::cout << "; to run: --array=" << todo;
   std::cout << "\n";
@@ -431,7 +472,9 @@ const std::vector<Command>& commands() {
       {"run", "run every cell of an experiment here, skipping finished ones", cmd_run},
       {"plan", "list an experiment's cells: index, id, hash, status", cmd_plan},
       {"cell", "run one cell by index (what a cluster array task calls)", cmd_cell},
-      {"status", "done / missing / failed cells, and the indices to rerun", cmd_status},
+      {"status", "done / running / pending / missing / failed cells, and the indices to rerun", cmd_status},
+      submit_command(),
+      train_command(),
       {"list", "registered methods, samplers, noise, datasets, metrics, backbones", cmd_list},
       preview_command(),
       metrics_command(),

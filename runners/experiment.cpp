@@ -392,6 +392,10 @@ Json experiment_to_json(const Experiment& e) {
 }
 
 Experiment experiment_from_json(const Json& saved, const std::string& origin) {
+  // What it names is built from the registries (an array task runs cells from it).
+  register_builtin_datasets();
+  register_builtin_methods();
+  register_builtin_metrics();
   if (!saved.is_object() || saved.value("format", std::string()) != "vdlab-experiment/1")
     throw ConfigError(origin + ": not a resolved experiment saved by vdlab run or vdlab plan");
   Experiment e;

@@ -101,7 +101,10 @@ namespace {
 std::atomic<int> g_signal{0};
 extern "C" void on_training_signal(int sig) { g_signal.store(sig); }
 
-// SIGTERM and SIGUSR1 set a flag while training runs; the loop checkpoints at the next step boundary.
+// SIGTERM, SIGUSR1 and SIGUSR2 set a flag while training runs; the loop checkpoints at the next step
+// boundary. SIGUSR2 is what a Slurm task gets shortly before its time limit (`--signal=B:USR2@120`,
+// forwarded by the batch script; USR1 is taken by NCCL on GPU clusters): like SIGTERM it stops the run
+// after the checkpoint, so the requeued task resumes there.
 class SignalScope {
  public:
   SignalScope() {
@@ -112,16 +115,18 @@ class SignalScope {
     sa.sa_flags = SA_RESTART;
     sigaction(SIGTERM, &sa, &old_term_);
     sigaction(SIGUSR1, &sa, &old_usr1_);
+    sigaction(SIGUSR2, &sa, &old_usr2_);
   }
   ~SignalScope() {
     sigaction(SIGTERM, &old_term_, nullptr);
     sigaction(SIGUSR1, &old_usr1_, nullptr);
+    sigaction(SIGUSR2, &old_usr2_, nullptr);
   }
   SignalScope(const SignalScope&) = delete;
   SignalScope& operator=(const SignalScope&) = delete;
 
  private:
-  struct sigaction old_term_ {}, old_usr1_ {};
+  struct sigaction old_term_ {}, old_usr1_ {}, old_usr2_ {};
 };
 
 class ThreadScope {
@@ -483,11 +488,12 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     const bool regular = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
     if (regular || sig != 0) save_checkpoint();
     if (regular && options.keep_ema_snapshots) save_weights(ema, ema_snapshot_path(options.dir, step));
-    if (sig == SIGTERM) {
+    if (sig == SIGTERM || sig == SIGUSR2) {
       write_curves(curves_path, curve);
-      throw TrainingInterrupted("backbone training stopped by SIGTERM at step " + std::to_string(step) + " of " +
-                                std::to_string(total) + "; checkpoint saved to " + ckpt_path +
-                                " (the same command resumes)");
+      throw TrainingInterrupted(std::string("backbone training stopped by ") +
+                                (sig == SIGTERM ? "SIGTERM" : "SIGUSR2 (the time limit is near)") + " at step " +
+                                std::to_string(step) + " of " + std::to_string(total) + "; checkpoint saved to " +
+                                ckpt_path + " (the same command resumes)");
     }
     if (sig == SIGUSR1) log_info("backbone training: checkpoint at step " + std::to_string(step) + " (SIGUSR1)");
     result.final_loss = loss_value;

@@ -3,7 +3,8 @@
 // pluggable timestep sampler (one t per video, or PTSS) and training noise, the objective (base MSE plus
 // registered loss terms, methods/training/objective.h), the stages (image pre-training with F = 1, then
 // video training of the named parameter groups, methods/training/stages.h), resumable
-// checkpoints every N steps and on SIGTERM / SIGUSR1, a NaN guard, and training curves in HDF5.
+// checkpoints every N steps and on SIGTERM / SIGUSR1 / SIGUSR2 (SIGTERM and SIGUSR2 then stop the run),
+// a NaN guard, and training curves in HDF5.
 //
 // Determinism: every random draw of step s comes from a CPU generator seeded by hash(seed, s), so a run
 // resumed from a checkpoint at step s draws exactly what the uninterrupted run drew (bitwise on CPU with
@@ -68,7 +69,8 @@ struct TrainResult {
 // run that trains appends one line to dir/runs.log (which steps, when), so tests and users can count
 // training runs.
 // On return `ema` holds the sampling weights. Throws NumericError naming the step on a non-finite
-// loss (the last good checkpoint is kept) and TrainingInterrupted on SIGTERM (after checkpointing).
+// loss (the last good checkpoint is kept) and TrainingInterrupted on SIGTERM or SIGUSR2 (after
+// checkpointing).
 TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data, Prediction prediction,
                        const std::vector<double>& alphas_cumprod, const TrainConfig& config,
                        const TrainOptions& options);

@@ -192,6 +192,29 @@ TEST(BackboneTraining, SignalsCheckpointAndSigtermStops) {
   expect_bitwise_equal(full.model, resumed.model);
 }
 
+// The signal a Slurm task gets before its time limit: a checkpoint, then the run stops so the requeued
+// task resumes from that step.
+TEST(BackboneTraining, Sigusr2CheckpointsAndStopsForARequeue) {
+  auto cfg = small_recipe();
+  cfg.checkpoint_every = 0;
+  const std::string dir = fresh_dir("sigusr2");
+  try {
+    train_in(dir, cfg, [](int64_t step, double) {
+      if (step == 5) ::raise(SIGUSR2);
+    });
+    FAIL() << "SIGUSR2 did not stop training";
+  } catch (const TrainingInterrupted& e) {
+    EXPECT_NE(std::string(e.what()).find("SIGUSR2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("step 5"), std::string::npos) << e.what();
+  }
+  torch::serialize::InputArchive archive;
+  archive.load_from(dir + "/checkpoint.pt");
+  torch::Tensor step;
+  archive.read("step", step);
+  EXPECT_EQ(step.item<int64_t>(), 5);
+  EXPECT_EQ(train_in(dir, cfg).result.resumed_from, 5);
+}
+
 TEST(BackboneTraining, FileLockIsExclusive) {
   const std::string path = fresh_dir("lock") + "/lock";
   FileLock a(path), b(path);
