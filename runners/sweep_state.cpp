@@ -17,7 +17,7 @@ SweepState judge_sweep(const RunOptions& options, const std::vector<CellSpec>& c
   if (!s.jobs.empty()) s.queue = query_queue(s.jobs, s.queue_problem);
   InputIdentities identities;
   for (const auto& c : cells) {
-    SweepCell sc;
+    CellProgress sc;
     sc.cell = &c;
     sc.judgement = judge_cell(options, c, identities);
     if (!sc.done()) {

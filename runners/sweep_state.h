@@ -17,7 +17,7 @@ struct RunOptions;
 
 enum class CellActivity { idle, running, pending };
 
-struct SweepCell {
+struct CellProgress {
   const CellSpec* cell = nullptr;
   CellJudgement judgement;
   CellActivity activity = CellActivity::idle;  // only for cells that are not done
@@ -29,7 +29,7 @@ struct SweepCell {
 };
 
 struct SweepState {
-  std::vector<SweepCell> cells;
+  std::vector<CellProgress> cells;
   std::vector<SubmittedJob> jobs;          // recorded by `vdlab submit` in the output folder
   std::optional<std::vector<QueuedTask>> queue;  // squeue's view of them (none: squeue absent or failed)
   std::string queue_problem;
