@@ -183,5 +183,29 @@ TEST(DrmoReuse, NfePerFrameFallsExactlyAsTheStepCountsPredict) {
   }
 }
 
+TEST(DrmoNmiHook, TheHookRecordsTheSameCurvesAsTheMethodOnAnyMethod) {
+  BackbonePtr backbone = gaussian_backbone();
+  const Json sampler = {{"name", "ddim"}, {"steps", 8}};
+  const Json hook = {{"name", "nmi"}, {"pairs", {{0, 4}, {0, 9}}}, {"patch", 2}};
+  const GenerateResult plain =
+      make_method("uniform", {{"sampler", sampler}, {"noise", "iid"}, {"hooks", {hook}}})->generate(*backbone, request());
+  const Json& h = plain.stats.at("hooks").at(0);
+  ASSERT_TRUE(h.at("pairs").contains("0-4")) << h.dump();
+  EXPECT_FALSE(h.at("pairs").contains("0-9"));  // beyond the 6 frames: left out
+  const Json& next = h.at("pairs").at("0-4").at("next");
+  ASSERT_EQ(next.size(), 7u);
+  EXPECT_EQ(h.at("pairs").at("0-4").at("videos").get<int>(), 3);
+  const GenerateResult drmo = make_method("drmo", {{"sampler", sampler}, {"switch_t", 1000}, {"patch", 2},
+                                                   {"nmi_pairs", {{0, 4}}}})
+                                  ->generate(*backbone, request());
+  const Json& same = drmo.stats.at("drmo").at("nmi").at("0-4").at("next");
+  for (size_t k = 0; k < 7; ++k) {
+    EXPECT_GE(next[k].get<double>(), 0.0);
+    EXPECT_LE(next[k].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(next[k].get<double>(), same[k].get<double>()) << "step " << k;
+  }
+  EXPECT_EQ(h.at("t").size(), 8u);
+}
+
 }  // namespace
 }  // namespace vdlab
