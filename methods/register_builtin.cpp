@@ -6,6 +6,7 @@
 #include "methods/noise/noise_init.h"
 #include "methods/samplers/sampler.h"
 #include "methods/backbone/analytic.h"
+#include "methods/drmo/drmo.h"
 #include "methods/fvdm/fvdm_methods.h"
 #include "methods/uniform.h"
 #include "methods/unipc_dynamic/unipc_dynamic.h"
@@ -25,6 +26,7 @@ void register_builtin_methods() {
   register_unipc_dynamic();
   register_fvdm_methods();
   register_vmc_method();
+  register_drmo_method();
   register_builtin_backbones();
 }
 

@@ -56,12 +56,15 @@ void expect_string(const Json& obj, const std::string& key, const std::string& w
 }
 
 void validate_column(const Json& c, const std::string& where) {
-  expect_keys(c, where, {"title", "metric", "stat", "timing", "relative_to", "percent"});
+  expect_keys(c, where, {"title", "metric", "stat", "timing", "relative_to", "percent", "speedup"});
   expect_string(c, "title", where, true);
   const int sources = int(c.contains("metric")) + int(c.contains("stat")) + int(c.contains("timing"));
   if (sources != 1) throw ConfigError(where + ": give exactly one of metric, stat, timing");
   for (const char* k : {"metric", "stat", "timing", "relative_to"}) expect_string(c, k, where, false);
   if (c.contains("percent") && !c.at("percent").is_boolean()) throw ConfigError(where + ".percent: expected true or false");
+  if (c.contains("speedup") && !c.at("speedup").is_boolean()) throw ConfigError(where + ".speedup: expected true or false");
+  if (c.value("speedup", false) && !c.contains("relative_to"))
+    throw ConfigError(where + ".speedup: needs relative_to (the variant whose value is divided by this one's)");
 }
 
 // ---- values ----
@@ -156,6 +159,20 @@ CellNumber cell_number(const Json& column, const CellRecord& r, const std::strin
   return n;
 }
 
+// The numbers at a dotted stats path of a cell (an array for a curve), or empty.
+std::vector<double> stat_array(const CellRecord& r, const std::string& path) {
+  const Json* node = &r.stats;
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    if (!node->is_object() || !node->contains(part)) return {};
+    node = &node->at(part);
+  }
+  std::vector<double> values;
+  flatten(*node, values);
+  return values;
+}
+
 struct CsvLine {
   std::string table, row, column, variant, cell_id, cell_hash, code, extractor;
   std::uint64_t seed = 0;
@@ -202,7 +219,7 @@ class Builder {
           if (s.why.empty()) s.why = "no baseline value of '" + base + "' for seed " + std::to_string(c->seed);
           continue;
         }
-        v = (v - b->second) / b->second;
+        v = column.value("speedup", false) ? (v != 0 ? b->second / v : NAN) : (v - b->second) / b->second;
       }
       v *= scale;
       if (!std::isfinite(v)) {
@@ -215,6 +232,50 @@ class Builder {
     }
     std::sort(s.per_seed.begin(), s.per_seed.end());
     return s;
+  }
+
+  // A per-step curve stored in the cells of `variant`: x from the first cell that has it, y element-wise
+  // mean and standard deviation over seeds. CSV lines per element and seed.
+  PlotSeries curve(const std::string& label, const std::string& variant, const std::string& x_path,
+                   const std::string& y_path, const std::string& figure, std::string& why) {
+    PlotSeries ps;
+    ps.label = label;
+    auto it = by_label_.find(variant);
+    if (it == by_label_.end()) {
+      why = "no finished cell of variant '" + variant + "'";
+      return ps;
+    }
+    std::vector<std::vector<double>> ys;
+    for (const auto* c : it->second) {
+      const std::vector<double> y = stat_array(c->record, y_path);
+      if (y.empty()) continue;
+      if (ps.x.empty()) ps.x = stat_array(c->record, x_path);
+      if (!ys.empty() && y.size() != ys.front().size()) continue;
+      ys.push_back(y);
+      for (std::size_t i = 0; i < y.size(); ++i)
+        csv_.push_back({figure, label, y_path + "[" + std::to_string(i) + "]", variant, c->record.id, c->record.hash,
+                        c->record.provenance.value("git_commit", std::string()), "", c->seed, y[i]});
+    }
+    if (ys.empty()) {
+      why = "no cell of variant '" + variant + "' has the stat '" + y_path + "'";
+      ps.x.clear();
+      return ps;
+    }
+    const std::size_t n = ys.front().size();
+    if (ps.x.size() != n) {
+      why = "'" + x_path + "' has " + std::to_string(ps.x.size()) + " values for " + std::to_string(n) + " of '" + y_path + "'";
+      ps.x.clear();
+      return ps;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      double m = 0, ss = 0;
+      for (const auto& y : ys) m += y[i];
+      m /= double(ys.size());
+      for (const auto& y : ys) ss += (y[i] - m) * (y[i] - m);
+      ps.y.push_back(m);
+      ps.error.push_back(ys.size() > 1 ? std::sqrt(ss / double(ys.size() - 1)) : 0.0);
+    }
+    return ps;
   }
 
   std::string csv() const {
@@ -278,7 +339,17 @@ Verdict judge_order(const std::vector<TableValues>& tables, const Json& claim, c
   const bool increasing = claim.contains("increasing");
   const Json& order = claim.at(increasing ? "increasing" : "decreasing");
   std::vector<std::pair<std::string, const Summary*>> rows;
-  for (const auto& r : order) rows.emplace_back(text_of(r), find_value(tables, claim, text_of(r), where));
+  // With `across: ROW` the order runs over columns of that one row (a per-step curve's phases).
+  const bool across = claim.contains("across");
+  for (const auto& r : order) {
+    if (!across) {
+      rows.emplace_back(text_of(r), find_value(tables, claim, text_of(r), where));
+      continue;
+    }
+    Json by_column = claim;
+    by_column["column"] = text_of(r);
+    rows.emplace_back(text_of(r), find_value(tables, by_column, text_of(claim.at("across")), where));
+  }
   Verdict v;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i) v.ours += increasing ? " < " : " > ";
@@ -370,17 +441,25 @@ void validate_paper_section(const Json& paper, const std::string& where) {
     for (std::size_t i = 0; i < paper.at("figures").size(); ++i) {
       const std::string w = where + ".figures[" + std::to_string(i) + "]";
       const Json& f = paper.at("figures")[i];
-      expect_keys(f, w, {"name", "column", "x_label", "series"});
+      expect_keys(f, w, {"name", "column", "x_label", "y_label", "series"});
       expect_string(f, "name", w, true);
-      if (!f.contains("column")) throw ConfigError(w + ".column: missing");
-      validate_column(f.at("column"), w + ".column");
+      expect_string(f, "y_label", w, false);
       if (!f.contains("series") || !f.at("series").is_array()) throw ConfigError(w + ".series: expected a list");
+      bool all_curves = true;
+      for (const auto& series : f.at("series")) all_curves = all_curves && series.is_object() && series.contains("y");
+      if (!f.contains("column") && !all_curves) throw ConfigError(w + ".column: missing");
+      if (f.contains("column")) validate_column(f.at("column"), w + ".column");
       for (std::size_t s = 0; s < f.at("series").size(); ++s) {
         const std::string ws = w + ".series[" + std::to_string(s) + "]";
         const Json& series = f.at("series")[s];
-        expect_keys(series, ws, {"label", "points"});
+        expect_keys(series, ws, {"label", "points", "variant", "x", "y"});
+        if (series.contains("y")) {
+          // A curve: arrays stored in the cells' stats (x and y dotted paths) of one variant.
+          for (const char* k : {"variant", "x", "y"}) expect_string(series, k, ws, true);
+          continue;
+        }
         if (!series.contains("points") || !series.at("points").is_array())
-          throw ConfigError(ws + ".points: expected a list of {x, variant}");
+          throw ConfigError(ws + ".points: expected a list of {x, variant}, or variant, x and y stat paths for a curve");
         for (const auto& p : series.at("points"))
           if (!p.is_object() || !p.contains("x") || !p.at("x").is_number() || !p.contains("variant"))
             throw ConfigError(ws + ".points: each point is {x: NUMBER, variant: LABEL}");
@@ -390,12 +469,18 @@ void validate_paper_section(const Json& paper, const std::string& where) {
     for (std::size_t i = 0; i < paper.at("claims").size(); ++i) {
       const std::string w = where + ".claims[" + std::to_string(i) + "]";
       const Json& c = paper.at("claims")[i];
-      expect_keys(c, w, {"claim", "table", "column", "increasing", "decreasing", "best", "untestable", "theirs", "note"});
+      expect_keys(c, w, {"claim", "table", "column", "across", "increasing", "decreasing", "best", "untestable", "theirs", "note"});
       expect_string(c, "claim", w, true);
       const int kinds = int(c.contains("increasing")) + int(c.contains("decreasing")) + int(c.contains("best")) +
                         int(c.contains("untestable"));
       if (kinds != 1) throw ConfigError(w + ": give exactly one of increasing, decreasing, best, untestable");
-      if (!c.contains("untestable")) {
+      if (c.contains("across")) {
+        // An order over the columns of one row: increasing or decreasing lists column titles.
+        expect_string(c, "across", w, true);
+        expect_string(c, "table", w, true);
+        if (!c.contains("increasing") && !c.contains("decreasing"))
+          throw ConfigError(w + ".across: goes with increasing or decreasing (a list of column titles)");
+      } else if (!c.contains("untestable")) {
         expect_string(c, "table", w, true);
         expect_string(c, "column", w, true);
       }
@@ -486,9 +571,11 @@ PaperReport build_paper_report(const PaperReportInput& in) {
     }
     for (const auto& c : t.at("columns"))
       if (c.contains("relative_to"))
-        md << "*" << c.at("title").get<std::string>() << "*: per seed, (value - value of `" << text_of(c.at("relative_to"))
-           << "`) / value of `" << text_of(c.at("relative_to")) << "` on the same seed"
-           << (c.value("percent", false) ? ", in percent" : "") << ".\n\n";
+        md << "*" << c.at("title").get<std::string>() << "*: per seed, "
+           << (c.value("speedup", false) ? "value of `" + text_of(c.at("relative_to")) + "` / value"
+                                          : "(value - value of `" + text_of(c.at("relative_to")) + "`) / value of `" +
+                                                text_of(c.at("relative_to")) + "`")
+           << " on the same seed" << (c.value("percent", false) ? ", in percent" : "") << ".\n\n";
     if (!notes.empty()) {
       md << "Missing values:\n";
       for (const auto& n : notes) md << "- " << n << "\n";
@@ -506,9 +593,22 @@ PaperReport build_paper_report(const PaperReportInput& in) {
       std::vector<PlotSeries> series;
       md << "## " << name << "\n\n";
       std::ostringstream data;
-      data << "| series | " << f.value("x_label", std::string("x")) << " | " << f.at("column").at("title").get<std::string>()
-           << " |\n|---|---|---|\n";
+      const std::string y_label = f.contains("y_label")  ? f.at("y_label").get<std::string>()
+                                  : f.contains("column") ? f.at("column").at("title").get<std::string>()
+                                                         : std::string("y");
+      data << "| series | " << f.value("x_label", std::string("x")) << " | " << y_label << " |\n|---|---|---|\n";
       for (const auto& s : f.at("series")) {
+        if (s.contains("y")) {
+          std::string why;
+          PlotSeries ps = builder.curve(s.value("label", std::string()), s.at("variant").get<std::string>(),
+                                        s.at("x").get<std::string>(), s.at("y").get<std::string>(), name, why);
+          if (ps.x.empty()) data << "| " << ps.label << " | | n/a (" << why << ") |\n";
+          for (std::size_t i = 0; i < ps.x.size(); ++i)
+            data << "| " << ps.label << " | " << fmt(ps.x[i]) << " | " << fmt(ps.y[i])
+                 << (ps.error[i] > 0 ? " ± " + fmt(ps.error[i]) : std::string()) << " |\n";
+          series.push_back(std::move(ps));
+          continue;
+        }
         PlotSeries ps;
         ps.label = s.value("label", std::string());
         for (const auto& pt : s.at("points")) {
@@ -522,7 +622,7 @@ PaperReport build_paper_report(const PaperReportInput& in) {
       }
       PaperFigure fig;
       fig.file = file_safe(name) + ".svg";
-      fig.svg = svg_line_plot(name, f.value("x_label", std::string("x")), f.at("column").at("title").get<std::string>(), series);
+      fig.svg = svg_line_plot(name, f.value("x_label", std::string("x")), y_label, series);
       md << "![" << name << "](" << fig.file << ")\n\n" << data.str() << "\n";
       out.figures.push_back(std::move(fig));
     }
@@ -537,7 +637,8 @@ PaperReport build_paper_report(const PaperReportInput& in) {
       if (c.contains("untestable")) v = {"", "cannot be tested here: " + text_of(c.at("untestable"))};
       else if (c.contains("best")) v = judge_best(tables, c, where);
       else v = judge_order(tables, c, where);
-      if (!c.contains("untestable")) v.ours = text_of(c.at("column")) + ": " + v.ours;
+      if (c.contains("across")) v.ours = text_of(c.at("across")) + ": " + v.ours;
+      else if (!c.contains("untestable")) v.ours = text_of(c.at("column")) + ": " + v.ours;
       md << "| " << text_of(c.at("claim")) << " | " << (c.contains("theirs") ? text_of(c.at("theirs")) : "") << " | "
          << v.ours << " | " << v.verdict << (c.contains("note") ? " (" + text_of(c.at("note")) + ")" : "") << " |\n";
     }

@@ -8,13 +8,17 @@
 //   title, source, setup              text for the report's head
 //   tables: [{name, rows: [{label, variant}], columns: [COLUMN], published: {ROW: {COLUMN TITLE: v}},
 //             published_note}]
-//   figures: [{name, column: COLUMN, x_label, series: [{label, points: [{x, variant}]}]}]
+//   figures: [{name, column: COLUMN, x_label, y_label, series: [{label, points: [{x, variant}]} |
+//             {label, variant, x: STAT.PATH, y: STAT.PATH}]}]   (the second form: a per-step curve stored as
+//             arrays in each cell's stats, mean ± sd element-wise over seeds; `column` may then be left out)
 //   claims: [{claim, table, column, increasing: [ROW...] | decreasing: [ROW...] |
 //             best: {among: [ROW...], expected: [ROW...], better: lower|higher}} | {claim, untestable: why}]
-//             (each may add `theirs:` what the source reports, and `note:`)
-// COLUMN: {title, metric: KEY or NAME | stat: DOTTED.PATH | timing: KEY, relative_to: VARIANT, percent}.
+//             (each may add `theirs:` what the source reports, and `note:`); with `across: ROW` instead of
+//             `column`, increasing/decreasing list column titles, ordered within that one row
+// COLUMN: {title, metric: KEY or NAME | stat: DOTTED.PATH | timing: KEY, relative_to: VARIANT, percent, speedup}.
 // A value is the mean (± standard deviation) over seeds of the cells planned under the row's variant
-// label; with `relative_to`, per seed (v - b) / b against the baseline variant's cell of the same seed.
+// label; with `relative_to`, per seed (v - b) / b against the baseline variant's cell of the same seed, or
+// with `speedup: true` b / v (how many times faster than the baseline, for seconds or NFE).
 #include <cstdint>
 #include <string>
 #include <utility>

@@ -153,5 +153,48 @@ TEST(PaperReport, BadSectionsNameTheField) {
   }
 }
 
+TEST(PaperReport, CurveFiguresPlotPerStepArraysAndSpeedupColumnsDivideTheBaseline) {
+  PaperReportInput in = input();
+  // Per-step curves: stats.c.y per cell, the x axis stats.c.x; base seeds 0 and 1 differ, bold has none.
+  for (auto& c : in.cells) {
+    c.record.stats["c"] = {{"x", {900, 500, 100}}, {"y", {0.5, 0.6 + 0.1 * double(c.seed), 0.2}}};
+    if (c.label == "bold") c.record.stats.erase("c");
+  }
+  in.paper["tables"][0]["columns"].push_back({{"title", "speed-up"}, {"timing", "generate_s"}, {"relative_to", "safe"}, {"speedup", true}});
+  in.paper["figures"].push_back(Json::parse(R"json({"name": "NMI per step", "x_label": "t", "y_label": "NMI",
+      "series": [{"label": "base", "variant": "base", "x": "c.x", "y": "c.y"},
+                 {"label": "bold", "variant": "bold", "x": "c.x", "y": "c.y"}]})json"));
+  const PaperReport r = build_paper_report(in);
+  // Element-wise mean and sd over seeds at each stored x.
+  EXPECT_TRUE(contains(r.markdown, "| series | t | NMI |")) << r.markdown;
+  EXPECT_TRUE(contains(r.markdown, "| base | 900 | 0.5 |\n| base | 500 | 0.65 ± 0.07071 |\n| base | 100 | 0.2 |")) << r.markdown;
+  EXPECT_TRUE(contains(r.markdown, "| bold | | n/a (no cell of variant 'bold' has the stat 'c.y') |")) << r.markdown;
+  ASSERT_EQ(r.figures.size(), 2u);
+  EXPECT_TRUE(contains(r.figures[1].svg, "<svg")) << r.figures[1].svg;
+  EXPECT_TRUE(contains(r.csv, "NMI per step,base,c.y[1],base,1,0.7,base-s1,h-base-s1,abc123,\n")) << r.csv;
+  // Speed-up: safe's seconds over this row's, per seed (timings 2 and 3 for every variant: 1 each).
+  EXPECT_TRUE(contains(r.markdown, "| 1 ± 0 |\n| Safe |")) << r.markdown;
+  EXPECT_TRUE(contains(r.markdown, "*speed-up*: per seed, value of `safe` / value on the same seed.")) << r.markdown;
+  // A curve series must name its variant and both paths; speedup needs a baseline.
+  in.paper["figures"][1]["series"][0].erase("x");
+  EXPECT_THROW(build_paper_report(in), ConfigError);
+  PaperReportInput bad = input();
+  bad.paper["tables"][0]["columns"].push_back({{"title", "s2"}, {"timing", "generate_s"}, {"speedup", true}});
+  EXPECT_THROW(build_paper_report(bad), ConfigError);
+}
+
+TEST(PaperReport, AnOrderAcrossTheColumnsOfOneRow) {
+  PaperReportInput in = input();
+  // Safe: FID 9, attenuation 0.6, s 2.5 -> FID > s > attenuation.
+  in.paper["claims"] = Json::parse(R"json([
+      {"claim": "falls across", "table": "T1", "across": "Safe", "decreasing": ["FID", "s", "attenuation"]},
+      {"claim": "rises across", "table": "T1", "across": "Safe", "increasing": ["FID", "s"]}])json");
+  const PaperReport r = build_paper_report(in);
+  EXPECT_TRUE(contains(r.markdown, "| falls across |  | Safe: FID 9 > s 2.5 > attenuation 0.6 | holds")) << r.markdown;
+  EXPECT_TRUE(contains(r.markdown, "| rises across |  | Safe: FID 9 < s 2.5 | does not hold")) << r.markdown;
+  in.paper["claims"] = Json::parse(R"json([{"claim": "x", "table": "T1", "across": "Safe", "decreasing": ["FID", "nope"]}])json");
+  EXPECT_THROW(build_paper_report(in), ConfigError);
+}
+
 }  // namespace
 }  // namespace vdlab
