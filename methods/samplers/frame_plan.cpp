@@ -48,7 +48,8 @@ void check_steps(int64_t num_train, int64_t steps) {
 // d[i] = c[0] s[0][i] + c[1] s[1][i] + ... for one row, every product rounded and added left to right.
 // Specialised on the term count so the sum stays in registers: one pass over memory, vectorised.
 template <size_t N, typename T>
-void combine_row_fixed(T* __restrict d, const T* const* s, const T* c, int64_t inner) {
+inline __attribute__((always_inline)) void combine_row_fixed(T* __restrict d, const T* const* s, const T* c,
+                                                             int64_t inner) {
   const T* __restrict p[N];
   T w[N];
   for (size_t j = 0; j < N; ++j) {
@@ -62,16 +63,24 @@ void combine_row_fixed(T* __restrict d, const T* const* s, const T* c, int64_t i
   }
 }
 
+// The row loop compiled for AVX-512, AVX2 and baseline x86-64, picked at load time. The same IEEE
+// operations in the same order on each (this file is compiled without FMA contraction): bitwise equal.
 template <typename T>
-void combine_row(T* d, const T* const* s, const T* c, size_t n, int64_t inner) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void combine_row_wide(T* d, const T* const* s,
+                                                                                    const T* c, size_t n,
+                                                                                    int64_t inner) {
   switch (n) {
-    case 1: return combine_row_fixed<1>(d, s, c, inner);
     case 2: return combine_row_fixed<2>(d, s, c, inner);
     case 3: return combine_row_fixed<3>(d, s, c, inner);
     case 4: return combine_row_fixed<4>(d, s, c, inner);
-    case 5: return combine_row_fixed<5>(d, s, c, inner);
-    default: break;
+    default: return combine_row_fixed<5>(d, s, c, inner);
   }
+}
+
+template <typename T>
+void combine_row(T* d, const T* const* s, const T* c, size_t n, int64_t inner) {
+  if (n >= 2 && n <= 5) return combine_row_wide(d, s, c, n, inner);
+  if (n == 1) return combine_row_fixed<1>(d, s, c, inner);
   for (int64_t i = 0; i < inner; ++i) d[i] = c[0] * s[0][i];
   for (size_t j = 1; j < n; ++j)
     for (int64_t i = 0; i < inner; ++i) d[i] = d[i] + c[j] * s[j][i];
