@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "methods/samplers/model_output.h"
 #include "methods/samplers/sampler.h"
+#include "methods/samplers/step_noise.h"
 
 namespace vdlab {
 
@@ -39,6 +40,7 @@ struct DdimOptions {
   double clip_range = 1.0;
   bool diffusers_prev = true;  // previous timestep t - T // N (diffusers) or the next listed one
   bool use_clipped_model_output = false;
+  NoiseDraws noise_draws = NoiseDraws::fast;
   Json resolved;
 };
 
@@ -94,8 +96,13 @@ class Ddim : public Sampler {
       at::Tensor eps = ctx.prediction == Prediction::eps ? out : plan.combine({&x, &out}, {&ex, &eo});
       x0 = clip_x0(x0, o_.common, o_.clip_sample, o_.clip_range);
       if (o_.use_clipped_model_output) eps = plan.combine({&x, &x0}, {&inv_sg, &neg_al_sg});
-      at::Tensor xn = plan.combine({&x0, &eps}, {&a_prev, &dir});
-      if (o_.eta > 0) xn = xn + driver.noise(i, x) * plan.frame_values(stdv, x);
+      at::Tensor xn;
+      if (o_.eta > 0) {
+        const at::Tensor z = step_noise(ctx, i, x, o_.noise_draws);
+        xn = plan.combine({&x0, &eps, &z}, {&a_prev, &dir, &stdv});
+      } else {
+        xn = plan.combine({&x0, &eps}, {&a_prev, &dir});
+      }
       x = driver.finish_step(xn, i);
     }
     return x;
@@ -110,6 +117,7 @@ struct DdpmOptions {
   bool clip_sample = true;
   double clip_range = 1.0;
   bool fixed_large = false;
+  NoiseDraws noise_draws = NoiseDraws::fast;
   Json resolved;
 };
 
@@ -153,10 +161,25 @@ class Ddpm : public Sampler {
         }
       }
       const at::Tensor out = driver.denoise(x, i);
-      at::Tensor x0 = predict_x0(out, x, plan.frame_values(al, x), plan.frame_values(sg, x), ctx.prediction);
-      x0 = clip_x0(x0, o_.common, o_.clip_sample, o_.clip_range);
-      at::Tensor xn = x0 * plan.frame_values(c0, x) + x * plan.frame_values(cx, x);
-      if (any_noise) xn = xn + driver.noise(i, x) * plan.frame_values(sd, x);
+      // x0 and the update as one-pass per-frame combinations (FramePlan::combine), the noise term included.
+      std::vector<double> x0x(nf), x0o(nf);
+      for (size_t k = 0; k < nf; ++k) {
+        const AffineConversion a = x0_conversion(al[k], sg[k], ctx.prediction);
+        x0x[k] = a.x_coef;
+        x0o[k] = a.out_coef;
+      }
+      at::Tensor x0 = ctx.prediction == Prediction::x0 ? out : plan.combine({&x, &out}, {&x0x, &x0o});
+      if (ctx.prediction != Prediction::x0 && o_.clip_sample && !o_.common.thresholding)
+        x0.clamp_(-o_.clip_range, o_.clip_range);  // x0 is this step's own buffer: clip it in place
+      else
+        x0 = clip_x0(x0, o_.common, o_.clip_sample, o_.clip_range);
+      at::Tensor xn;
+      if (any_noise) {
+        const at::Tensor z = step_noise(ctx, i, x, o_.noise_draws);
+        xn = plan.combine({&x0, &x, &z}, {&c0, &cx, &sd});
+      } else {
+        xn = plan.combine({&x0, &x}, {&c0, &cx});
+      }
       x = driver.finish_step(xn, i);
     }
     return x;
@@ -177,6 +200,7 @@ void register_ddim(SamplerRegistry& registry) {
                    "previous timestep of a step: t - T // N whatever the spacing (diffusers) or the next listed one",
                    {"diffusers", "next"}, {}});
   specs.push_back({"use_clipped_model_output", false, "recompute eps from the clipped x0", {}, {}});
+  specs.push_back(noise_draws_spec());
   registry.add({"ddim", "DDIM (eta, clipping, diffusers' previous-timestep convention); final_sigma zero = "
                         "set_alpha_to_one", specs,
                  [](const Params& p) -> SamplerPtr {
@@ -187,6 +211,7 @@ void register_ddim(SamplerRegistry& registry) {
                    o.clip_range = p.get<double>("clip_range");
                    o.diffusers_prev = p.get<std::string>("prev_timestep") == "diffusers";
                    o.use_clipped_model_output = p.get<bool>("use_clipped_model_output");
+                   o.noise_draws = parse_noise_draws(p.get<std::string>("noise_draws"));
                    if (o.eta < 0) p.fail("eta", "must not be negative");
                    o.resolved = p.json();
                    o.resolved["name"] = "ddim";
@@ -202,6 +227,7 @@ void register_ddpm(SamplerRegistry& registry) {
   specs.push_back({"clip_range", 1.0, "clipping range of x0", {}, {}});
   specs.push_back({"variance", "fixed_small", "posterior variance (fixed_small) or beta_t (fixed_large)",
                    {"fixed_small", "fixed_large"}, {}});
+  specs.push_back(noise_draws_spec());
   registry.add({"ddpm", "DDPM ancestral sampling, as diffusers' DDPMScheduler", specs,
                  [](const Params& p) -> SamplerPtr {
                    DdpmOptions o;
@@ -209,6 +235,7 @@ void register_ddpm(SamplerRegistry& registry) {
                    o.clip_sample = p.get<bool>("clip_sample");
                    o.clip_range = p.get<double>("clip_range");
                    o.fixed_large = p.get<std::string>("variance") == "fixed_large";
+                   o.noise_draws = parse_noise_draws(p.get<std::string>("noise_draws"));
                    o.resolved = p.json();
                    o.resolved["name"] = "ddpm";
                    return std::make_shared<Ddpm>(std::move(o));

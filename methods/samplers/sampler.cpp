@@ -1,8 +1,13 @@
 #include "methods/samplers/sampler.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <mutex>
 
 #include "core/error.h"
+#include "methods/samplers/gaussian_fill.h"
+#include "methods/samplers/step_noise.h"
 
 namespace vdlab {
 
@@ -130,9 +135,37 @@ at::Tensor StepDriver::finish_step(const at::Tensor& x, int64_t step, const std:
 }
 
 at::Tensor StepDriver::noise(int64_t step, const at::Tensor& like) {
-  if (ctx_.step_noise) return ctx_.step_noise(step, like).to(like.options());
-  if (!ctx_.generator.defined()) throw Error("a stochastic sampler needs a generator in its SampleContext");
-  return at::randn(like.sizes(), ctx_.generator, like.options());
+  return step_noise(ctx_, step, like, NoiseDraws::torch);
+}
+
+NoiseDraws parse_noise_draws(const std::string& name) {
+  if (name == "fast") return NoiseDraws::fast;
+  if (name == "torch") return NoiseDraws::torch;
+  throw ConfigError("noise_draws: unknown source '" + name + "' (fast, torch)");
+}
+
+ParamSpec noise_draws_spec() {
+  return {"noise_draws", "fast",
+          "Gaussian draws of stochastic steps: fast (a vectorised stream seeded by one draw of the cell's "
+          "generator) or torch (LibTorch's randn on the generator, the stream Python torch draws)",
+          {"fast", "torch"}, {}};
+}
+
+at::Tensor step_noise(const SampleContext& ctx, int64_t step, const at::Tensor& like, NoiseDraws draws) {
+  if (ctx.step_noise) return ctx.step_noise(step, like).to(like.options());
+  if (!ctx.generator.defined()) throw Error("a stochastic sampler needs a generator in its SampleContext");
+  if (draws == NoiseDraws::torch) return at::randn(like.sizes(), ctx.generator, like.options());
+  // One 64-bit word of the cell's generator seeds the step's stream: the draws are a function of the
+  // cell's seed and the generator's position, as randn's are.
+  uint64_t seed = 0;
+  {
+    auto* gen = at::check_generator<at::CPUGeneratorImpl>(ctx.generator);
+    std::lock_guard<std::mutex> lock(gen->mutex_);
+    seed = gen->random64();
+  }
+  at::Tensor out = at::empty(like.sizes(), at::TensorOptions().dtype(at::kFloat));
+  fill_standard_normal(out.data_ptr<float>(), out.numel(), seed);
+  return out.to(like.options());
 }
 
 }  // namespace vdlab

@@ -127,7 +127,10 @@ TEST(SamplerDiffusers, DdpmWithLibTorchsGeneratorDrawsAsPythonTorch) {
     ctx.prediction = parse_prediction(c.at("prediction").get<std::string>(), "prediction");
     ctx.generator = at::make_generator<at::CPUGeneratorImpl>(0);
     SampleStats stats;
-    const at::Tensor y = make_sampler("ddpm", c.at("sampler_params"))
+    // LibTorch's randn stream, the one Python torch draws (the fast default stream differs).
+    Json params = c.at("sampler_params");
+    params["noise_draws"] = "torch";
+    const at::Tensor y = make_sampler("ddpm", params)
                              ->sample(testing::diffusers_test_denoise(),
                                       testing::diffusers_sample_deter({4, 3, 8, 8}, at::kFloat), ctx, stats);
     EXPECT_EQ(stats.nfe, 1000);

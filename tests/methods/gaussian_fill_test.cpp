@@ -1,0 +1,125 @@
+// The stochastic samplers' Gaussian draws (gaussian_fill.h) are a standard normal distribution,
+// reproducible from the seed; the one-pass per-frame combination (FramePlan::combine) equals the
+// sequence of tensor operations it replaces bitwise; DDPM's LibTorch stream stays selectable.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "methods/samplers/gaussian_fill.h"
+#include "methods/samplers/sampler.h"
+#include "methods/samplers/step_noise.h"
+#include "sampler_test_support.h"
+
+namespace vdlab {
+namespace {
+
+std::vector<float> draws(int64_t n, uint64_t seed) {
+  std::vector<float> v(static_cast<size_t>(n));
+  fill_standard_normal(v.data(), n, seed);
+  return v;
+}
+
+TEST(GaussianFill, MomentsOfManyDrawsAreThoseOfAStandardNormal) {
+  const int64_t n = int64_t{1} << 21;
+  for (uint64_t seed : {uint64_t{0}, uint64_t{12345}, ~uint64_t{0}}) {
+    const std::vector<float> v = draws(n, seed);
+    double m1 = 0, m2 = 0, m3 = 0, m4 = 0, beyond3 = 0, lag1 = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double z = v[i];
+      ASSERT_TRUE(std::isfinite(z));
+      m1 += z;
+      m2 += z * z;
+      m3 += z * z * z;
+      m4 += z * z * z * z;
+      beyond3 += std::abs(z) > 3.0 ? 1.0 : 0.0;
+      if (i > 0) lag1 += z * v[i - 1];
+    }
+    const double dn = static_cast<double>(n);
+    // Five standard errors of each sample moment of N(0, 1).
+    EXPECT_NEAR(m1 / dn, 0.0, 5 * std::sqrt(1 / dn)) << seed;
+    EXPECT_NEAR(m2 / dn, 1.0, 5 * std::sqrt(2 / dn)) << seed;
+    EXPECT_NEAR(m3 / dn, 0.0, 5 * std::sqrt(15 / dn)) << seed;
+    EXPECT_NEAR(m4 / dn, 3.0, 5 * std::sqrt(96 / dn)) << seed;
+    EXPECT_NEAR(lag1 / dn, 0.0, 5 * std::sqrt(1 / dn)) << seed;
+    const double p3 = std::erfc(3.0 / std::sqrt(2.0));  // P(|Z| > 3)
+    EXPECT_NEAR(beyond3 / dn, p3, 5 * std::sqrt(p3 / dn)) << seed;
+  }
+}
+
+TEST(GaussianFill, KolmogorovSmirnovAgainstTheNormalCdf) {
+  const int64_t n = int64_t{1} << 20;
+  std::vector<float> v = draws(n, 2024);
+  std::sort(v.begin(), v.end());
+  double d = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const double cdf = 0.5 * std::erfc(-static_cast<double>(v[i]) / std::sqrt(2.0));
+    d = std::max({d, cdf - static_cast<double>(i) / static_cast<double>(n),
+                  static_cast<double>(i + 1) / static_cast<double>(n) - cdf});
+  }
+  // The KS critical value at level 0.001 is 1.95 / sqrt(n); a 24-bit transform's discreteness is far below it.
+  EXPECT_LT(d, 1.95 / std::sqrt(static_cast<double>(n)));
+}
+
+TEST(GaussianFill, ReproducibleFromTheSeedAndPrefixStable) {
+  const std::vector<float> a = draws(5003, 7), b = draws(5003, 7), c = draws(5003, 8), head = draws(1001, 7);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_TRUE(std::equal(head.begin(), head.end(), a.begin()));
+}
+
+TEST(GaussianFill, DdpmDrawsFromTheCellsGeneratorOrLibTorchsStream) {
+  const at::Tensor x = at::randn({1, 2, 3, 4, 4}, at::kFloat);
+  auto run = [&](const Json& params, bool inject_randn) {
+    SampleContext ctx;
+    ctx.generator = at::make_generator<at::CPUGeneratorImpl>(3);
+    if (inject_randn) {
+      auto gen = std::make_shared<at::Generator>(at::make_generator<at::CPUGeneratorImpl>(3));
+      ctx.step_noise = [gen](int64_t, const at::Tensor& like) { return at::randn(like.sizes(), *gen, like.options()); };
+    }
+    SampleStats stats;
+    return testing::make_sampler("ddpm", params)->sample(testing::oracle_denoise(), x, ctx, stats);
+  };
+  const Json torch_draws = {{"steps", 10}, {"noise_draws", "torch"}};
+  // noise_draws torch is LibTorch's randn on the generator, step after step.
+  EXPECT_TRUE(at::equal(run(torch_draws, false), run(torch_draws, true)));
+  // The fast stream is another one, and reproducible from the seed.
+  const Json fast = {{"steps", 10}};
+  EXPECT_TRUE(at::equal(run(fast, false), run(fast, false)));
+  EXPECT_FALSE(at::equal(run(fast, false), run(torch_draws, false)));
+  EXPECT_THROW(testing::make_sampler("ddpm", {{"noise_draws", "numpy"}}), ConfigError);
+}
+
+TEST(FrameCombine, OnePassEqualsTheTensorOperationsBitwise) {
+  for (at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+    const at::Tensor like = at::zeros({2, 3, 4, 5, 6}, dtype);
+    const FramePlan plan = make_frame_plan({10.0}, SampleContext{}, like, "test");
+    for (size_t n = 1; n <= 6; ++n) {
+      std::vector<at::Tensor> t;
+      std::vector<std::vector<double>> c;
+      for (size_t j = 0; j < n; ++j) {
+        t.push_back(at::randn(like.sizes(), dtype));
+        std::vector<double> cj;
+        for (int64_t k = 0; k < plan.size(); ++k) cj.push_back(std::sin(1.7 * static_cast<double>(j * 31 + k)) * 3.1);
+        c.push_back(cj);
+      }
+      std::vector<const at::Tensor*> tp;
+      std::vector<const std::vector<double>*> cp;
+      for (size_t j = 0; j < n; ++j) {
+        tp.push_back(&t[j]);
+        cp.push_back(&c[j]);
+      }
+      at::Tensor expected = t[0] * plan.frame_values(c[0], like);
+      for (size_t j = 1; j < n; ++j) expected = expected + t[j] * plan.frame_values(c[j], like);
+      EXPECT_TRUE(at::equal(plan.combine(tp, cp), expected)) << n << " terms, " << dtype;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vdlab
