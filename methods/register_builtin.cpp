@@ -8,6 +8,7 @@
 #include "methods/backbone/analytic.h"
 #include "methods/drmo/drmo.h"
 #include "methods/fvdm/fvdm_methods.h"
+#include "methods/motion_adaptive/motion_adaptive.h"
 #include "methods/uniform.h"
 #include "methods/unipc_dynamic/unipc_dynamic.h"
 #include "methods/vmc/vmc.h"
@@ -27,6 +28,7 @@ void register_builtin_methods() {
   register_fvdm_methods();
   register_vmc_method();
   register_drmo_method();
+  register_motion_adaptive_method();
   register_builtin_backbones();
 }
 

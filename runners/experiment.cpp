@@ -90,19 +90,34 @@ struct Axis {
   std::size_t size() const { return values.empty() ? 0 : values[0].size(); }
 };
 
+bool all_objects(const Json& list) {
+  if (!list.is_array() || list.empty()) return false;
+  for (const auto& item : list)
+    if (!item.is_object()) return false;
+  return true;
+}
+
+// `into_entry_lists`: a list of mappings (a backbone's train.loss terms) is a value, not an axis, and
+// lists inside its entries are axes (`loss: [{name: temporal_consistency, weight: [0, 2.0]}]`).
 void collect_axes(const Json& node, std::vector<std::string>& prefix, const ParamSpecs& specs, const Json& root,
-                  std::vector<Axis>& axes) {
+                  std::vector<Axis>& axes, bool into_entry_lists = false) {
   for (auto it = node.begin(); it != node.end(); ++it) {
     if (prefix.empty() && std::find(kVariantFields.begin(), kVariantFields.end(), it.key()) != kVariantFields.end())
       continue;
     prefix.push_back(it.key());
-    if (it.value().is_array() && !is_list_param(specs, root, prefix, 0)) {
+    if (into_entry_lists && all_objects(it.value())) {
+      for (std::size_t i = 0; i < it.value().size(); ++i) {
+        prefix.push_back(std::to_string(i));
+        collect_axes(it.value()[i], prefix, specs, root, axes, into_entry_lists);
+        prefix.pop_back();
+      }
+    } else if (it.value().is_array() && !is_list_param(specs, root, prefix, 0)) {
       std::string path;
       for (const auto& p : prefix) path += (path.empty() ? "" : ".") + p;
       if (it.value().empty()) throw ConfigError(path + ": an empty list gives no grid values");
       axes.push_back({{path}, {std::vector<Json>(it.value().begin(), it.value().end())}});
     } else if (it.value().is_object()) {
-      collect_axes(it.value(), prefix, specs, root, axes);
+      collect_axes(it.value(), prefix, specs, root, axes, into_entry_lists);
     }
     prefix.pop_back();
   }
@@ -174,7 +189,7 @@ std::vector<Axis> variant_backbone_axes(const Json& variant, const Json& experim
   const auto& specs = backbone_registry().get(whole.at("name").get<std::string>(), where + ".backbone.name").params;
   std::vector<Axis> axes;
   std::vector<std::string> prefix;
-  collect_axes(given, prefix, specs, given, axes);
+  collect_axes(given, prefix, specs, given, axes, /*into_entry_lists=*/true);
   for (auto& axis : axes)
     for (auto& path : axis.paths) path = "backbone." + path;
   return axes;

@@ -32,6 +32,12 @@ using TemporalControl = std::function<TemporalMod(const std::string& site)>;
 struct ForwardOptions {
   TemporalControl temporal;        // may be empty (needs "temporal attention control")
   std::vector<std::string> taps;   // feature sites to return (needs "decoder feature taps")
+  // [B] motion score per video in [0, 1] for motion-adaptive temporal blocks (undefined: the network's
+  // default_motion).
+  torch::Tensor motion;
+  // Skip every temporal block: the image model the temporal modules were added to (seed 002's
+  // "without temporal modules" row).
+  bool skip_temporal = false;
 };
 
 struct ForwardOutput {

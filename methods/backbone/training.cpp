@@ -323,8 +323,11 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
   const NoiseInitPtr image_noise = noise_registry().make("iid", Json::object(), "backbone.train.noise");
   const TrainingObjective objective(cfg.loss);
   // Seed 002's motion score per clip, for the loss terms that weight by it.
-  const torch::Tensor motion = objective.needs_motion() ? normalised_motion(raw_motion(pixels)).to(torch::kFloat32)
-                                                        : torch::Tensor();
+  // Motion-adaptive temporal blocks (UNetConfig::temporal_placement cascaded) read it as their input.
+  const bool motion_input = ucfg.adaptive_up();
+  const torch::Tensor motion = objective.needs_motion() || motion_input
+                                   ? normalised_motion(raw_motion(pixels)).to(torch::kFloat32)
+                                   : torch::Tensor();
   const std::vector<TrainingStage> stages = training_stages(cfg.image_pretrain_steps, cfg.steps, cfg.trainable);
 
   model->to(device);
@@ -437,6 +440,8 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     if (motion.defined()) in.motion = motion.index({clip_idx}).to(device);
     auto tt = t.to(torch::kFloat32).to(device);
     auto lab = ucfg.conditioning == "class" ? batch_labels.to(device) : torch::Tensor();
+    ForwardOptions forward_options;
+    if (motion_input) forward_options.motion = in.motion;
 
     const double warm = cfg.warmup_steps > 0 ? std::min(1.0, double(step + 1) / double(cfg.warmup_steps)) : 1.0;
     const double lr = cfg.lr * warm;
@@ -446,12 +451,12 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     if (cuda) {
       at::autocast::set_enabled(true);
       at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      in.output = model->forward(in.xt, tt, lab, batch_captions).prediction;
+      in.output = model->forward(in.xt, tt, lab, batch_captions, forward_options).prediction;
       at::autocast::clear_cache();
       at::autocast::set_enabled(false);
       in.output = in.output.to(torch::kFloat32);
     } else {
-      in.output = model->forward(in.xt, tt, lab, batch_captions).prediction;
+      in.output = model->forward(in.xt, tt, lab, batch_captions, forward_options).prediction;
     }
     const torch::Tensor loss = objective.loss(in, stage->loss_terms).total;
     const double loss_value = loss.item<double>();

@@ -92,31 +92,89 @@ torch::Tensor SpatialAttentionImpl::forward(const torch::Tensor& h) {
   return h + proj(out);
 }
 
-TemporalAttentionImpl::TemporalAttentionImpl(int64_t channels, int64_t heads) : channels_(channels), heads_(heads) {
+TemporalAttentionImpl::TemporalAttentionImpl(int64_t channels, int64_t heads, TemporalBlockOptions options)
+    : channels_(channels), heads_(heads), options_(std::move(options)) {
+  // The attention form registers exactly what it always did, in the same order, so that its initial
+  // weights (drawn from the seeded generator) and weights files are unchanged.
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels})));
   to_q = register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(channels, channels).bias(false)));
   to_k = register_module("to_k", torch::nn::Linear(torch::nn::LinearOptions(channels, channels).bias(false)));
   to_v = register_module("to_v", torch::nn::Linear(torch::nn::LinearOptions(channels, channels).bias(false)));
   to_out = register_module("to_out", torch::nn::Linear(channels, channels));
+  if (options_.form == "transformer") {
+    position = register_parameter(
+        "position", timestep_features(torch::arange(options_.max_frames, torch::kFloat32), channels).clone());
+    ffn_norm = register_module("ffn_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels})));
+    ffn_in = register_module("ffn_in", torch::nn::Linear(channels, channels * options_.ffn_mult));
+    ffn_out = register_module("ffn_out", torch::nn::Linear(channels * options_.ffn_mult, channels));
+  } else if (options_.form != "attention") {
+    throw ConfigError("temporal block: unknown form '" + options_.form + "' (attention, transformer)");
+  }
+  if (options_.adaptive) {
+    gate_fc1 = register_module("gate_fc1", torch::nn::Linear(1, options_.gate_hidden));
+    gate_fc2 = register_module("gate_fc2", torch::nn::Linear(options_.gate_hidden, 1));
+  }
   torch::NoGradGuard guard;
   to_out->weight.zero_();
   to_out->bias.zero_();
+  if (ffn_out) {
+    ffn_out->weight.zero_();
+    ffn_out->bias.zero_();
+  }
+  if (gate_fc2) {  // g(m) = m at initialisation
+    gate_fc2->weight.zero_();
+    gate_fc2->bias.zero_();
+  }
+}
+
+torch::Tensor TemporalAttentionImpl::adaptive_bias(const torch::Tensor& motion, int64_t frames) const {
+  const torch::Tensor m = motion.to(torch::kFloat32);
+  const torch::Tensor idx = torch::arange(frames, m.options());
+  const torch::Tensor distance = (idx.unsqueeze(0) - idx.unsqueeze(1)).abs();                 // [F, F]
+  const torch::Tensor beta = options_.beta_min + (options_.beta_max - options_.beta_min) * m;  // [B]
+  return -beta.reshape({-1, 1, 1}) * distance.unsqueeze(0);
+}
+
+torch::Tensor TemporalAttentionImpl::adaptive_gate(const torch::Tensor& motion) const {
+  if (!gate_fc1) throw Error("temporal block: adaptive_gate on a block that does not adapt");
+  const torch::Tensor m = motion.to(gate_fc1->weight.dtype()).reshape({-1, 1});  // [B, 1]
+  const torch::Tensor hidden = torch::silu(F::linear(m, gate_fc1->weight, gate_fc1->bias));
+  const torch::Tensor g = m + F::linear(hidden, gate_fc2->weight, gate_fc2->bias);
+  return torch::sigmoid(g).reshape({-1});
 }
 
 torch::Tensor TemporalAttentionImpl::forward(const torch::Tensor& h, int64_t batch, int64_t frames,
-                                             const TemporalMod& mod) {
+                                             const TemporalMod& mod, const torch::Tensor& motion) {
   const int64_t c = h.size(1), hh = h.size(2), ww = h.size(3), hw = hh * ww, d = c / heads_, nh = heads_;
+  const bool transformer = options_.form == "transformer";
+  if (transformer && frames > options_.max_frames)
+    throw Error("temporal block: " + std::to_string(frames) + " frames, but its position table has " +
+                std::to_string(options_.max_frames) + " rows (backbone.unet.temporal_max_frames)");
+  torch::Tensor m;
+  if (options_.adaptive) {
+    m = motion.defined() ? motion.to(h.device(), torch::kFloat32)
+                         : torch::full({batch}, options_.default_motion, torch::TensorOptions().device(h.device()));
+    if (m.dim() != 1 || m.size(0) != batch)
+      throw Error("temporal block: motion must be [B] with B=" + std::to_string(batch) + ", got " + c10::str(m.sizes()));
+  }
   // [B*F, C, H, W] -> tokens [B, HW, F, C], contiguous so that the projections and the batched
   // matmuls below run as dense GEMMs.
   auto tokens = h.reshape({batch, frames, c, hw}).permute({0, 3, 1, 2}).contiguous();
   auto x = norm(tokens);
-  auto pos = timestep_features(torch::arange(frames, torch::TensorOptions().device(h.device())), c).to(x.dtype());
-  auto xp = x + pos;  // frame position for queries and keys
+  torch::Tensor xp;  // frame position for queries and keys (and values in the transformer form)
+  if (transformer) {
+    x = x + position.slice(0, 0, frames).to(x.dtype());
+    xp = x;
+  } else {
+    auto pos = timestep_features(torch::arange(frames, torch::TensorOptions().device(h.device())), c).to(x.dtype());
+    xp = x + pos;
+  }
   auto split = [&](const torch::Tensor& y) {  // [B, HW, F, C] -> [B*HW*heads, F, d]
     return y.reshape({batch * hw, frames, nh, d}).transpose(1, 2).reshape({batch * hw * nh, frames, d});
   };
   auto q = split(to_q(xp)), k = split(to_k(xp)), v = split(to_v(x));
   auto logits = torch::bmm(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(d)));  // [B*HW*heads, F, F]
+  torch::Tensor bias;  // [B or 1, 1, heads or 1, F, F]
   if (mod.bias.defined()) {
     torch::Tensor b = mod.bias.to(logits.dtype());
     if (b.dim() == 2 && b.size(0) == frames && b.size(1) == frames) b = b.view({1, 1, 1, frames, frames});
@@ -128,11 +186,19 @@ torch::Tensor TemporalAttentionImpl::forward(const torch::Tensor& h, int64_t bat
       throw Error("temporal attention bias: expected [F, F], [B, F, F] or [B, heads, F, F] with B=" +
                   std::to_string(batch) + " heads=" + std::to_string(heads_) + " F=" + std::to_string(frames) +
                   ", got " + c10::str(b.sizes()));
-    logits = (logits.view({batch, hw, nh, frames, frames}) + b).view({batch * hw * nh, frames, frames});
+    bias = b;
   }
+  if (options_.adaptive) {
+    const torch::Tensor b = adaptive_bias(m, frames).to(logits.dtype()).view({batch, 1, 1, frames, frames});
+    bias = bias.defined() ? bias + b : b;
+  }
+  if (bias.defined())
+    logits = (logits.view({batch, hw, nh, frames, frames}) + bias).view({batch * hw * nh, frames, frames});
   auto attn = torch::softmax(logits, -1);
   auto mixed = torch::bmm(attn, v).reshape({batch * hw, nh, frames, d}).transpose(1, 2).reshape({batch, hw, frames, c});
-  auto out = to_out(mixed).permute({0, 2, 3, 1});  // [B, F, C, HW]
+  auto delta = to_out(mixed);  // [B, HW, F, C]
+  if (transformer) delta = delta + ffn_out(F::gelu(ffn_in(ffn_norm(tokens + delta))));
+  auto out = delta.permute({0, 2, 3, 1});  // [B, F, C, HW]
   if (mod.gate.defined()) {
     torch::Tensor g = mod.gate.to(out.dtype());
     if (g.dim() == 0) {
@@ -143,6 +209,7 @@ torch::Tensor TemporalAttentionImpl::forward(const torch::Tensor& h, int64_t bat
                   " F=" + std::to_string(frames) + ", got " + c10::str(g.sizes()));
     out = out * g;
   }
+  if (options_.adaptive) out = out * adaptive_gate(m).to(out.dtype()).view({batch, 1, 1, 1});
   return h + out.reshape({batch * frames, c, hh, ww});
 }
 
@@ -150,6 +217,19 @@ torch::Tensor TemporalAttentionImpl::forward(const torch::Tensor& h, int64_t bat
 
 namespace {
 bool contains(const std::vector<int64_t>& v, int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+TemporalBlockOptions temporal_options(const UNetConfig& c, bool adaptive) {
+  TemporalBlockOptions o;
+  o.form = c.temporal_block;
+  o.ffn_mult = c.temporal_ffn_mult;
+  o.max_frames = c.temporal_max_frames;
+  o.adaptive = adaptive;
+  o.beta_min = c.adaptive_beta_min;
+  o.beta_max = c.adaptive_beta_max;
+  o.gate_hidden = c.adaptive_gate_hidden;
+  o.default_motion = c.default_motion;
+  return o;
+}
 }  // namespace
 
 VideoUNetImpl::VideoUNetImpl(UNetConfig config) : config_(std::move(config)) {
@@ -195,7 +275,7 @@ VideoUNetImpl::VideoUNetImpl(UNetConfig config) : config_(std::move(config)) {
                                                   SpatialAttention(ch(l), c.heads, c.groups))
                                 : SpatialAttention(nullptr));
     down_temporal_.push_back(contains(c.temporal_attention, l)
-                                 ? register_module("temporal_down" + std::to_string(l), TemporalAttention(ch(l), c.heads))
+                                 ? register_module("temporal_down" + std::to_string(l), TemporalAttention(ch(l), c.heads, temporal_options(c, false)))
                                  : TemporalAttention(nullptr));
     downsamples_.push_back(l + 1 < levels ? register_module("downsample" + std::to_string(l),
                                                             torch::nn::Conv2d(torch::nn::Conv2dOptions(ch(l), ch(l), 3)
@@ -207,7 +287,7 @@ VideoUNetImpl::VideoUNetImpl(UNetConfig config) : config_(std::move(config)) {
   const int64_t deep = ch(levels - 1);
   mid1 = register_module("mid1", ResBlock(deep, deep, c.emb_dim, c.groups));
   if (!c.spatial_attention.empty()) mid_spatial = register_module("mid_spatial", SpatialAttention(deep, c.heads, c.groups));
-  temporal_mid = register_module("temporal_mid", TemporalAttention(deep, c.heads));
+  temporal_mid = register_module("temporal_mid", TemporalAttention(deep, c.heads, temporal_options(c, false)));
   mid2 = register_module("mid2", ResBlock(deep, deep, c.emb_dim, c.groups));
 
   up_blocks_.resize(size_t(levels));
@@ -224,7 +304,7 @@ VideoUNetImpl::VideoUNetImpl(UNetConfig config) : config_(std::move(config)) {
     if (contains(c.spatial_attention, l))
       up_spatial_[size_t(l)] = register_module(name + "_spatial", SpatialAttention(ch(l), c.heads, c.groups));
     if (contains(c.temporal_attention, l))
-      up_temporal_[size_t(l)] = register_module("temporal_" + name, TemporalAttention(ch(l), c.heads));
+      up_temporal_[size_t(l)] = register_module("temporal_" + name, TemporalAttention(ch(l), c.heads, temporal_options(c, c.adaptive_up())));
     if (l > 0)
       upsamples_[size_t(l)] = register_module(
           "upsample" + std::to_string(l), torch::nn::Conv2d(torch::nn::Conv2dOptions(ch(l), ch(l - 1), 3).padding(1)));
@@ -334,9 +414,9 @@ ForwardOutput VideoUNetImpl::forward(const torch::Tensor& x, const torch::Tensor
   };
   const bool video = Fr > 1;  // temporal layers are skipped for images (F = 1): image pre-training
   auto temporal = [&](TemporalAttention& layer, const std::string& site, const torch::Tensor& in) {
-    if (!layer || !video) return in;
+    if (!layer || !video || options.skip_temporal) return in;
     TemporalMod mod = options.temporal ? options.temporal(site) : TemporalMod{};
-    return layer(in, B, Fr, mod);
+    return layer(in, B, Fr, mod, options.motion);
   };
 
   std::vector<torch::Tensor> skips;

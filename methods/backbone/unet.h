@@ -49,19 +49,46 @@ class SpatialAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SpatialAttention);
 
-// Attention across frames at every pixel: tokens are the channel vectors of one pixel over F frames,
-// with a sinusoidal frame-position encoding. The output projection starts at zero, so a freshly added
-// temporal layer leaves the image model unchanged.
+// The form of one temporal block (UNetConfig's temporal_* and adaptive_* fields).
+struct TemporalBlockOptions {
+  std::string form = "attention";   // attention | transformer
+  int64_t ffn_mult = 2;
+  int64_t max_frames = 32;
+  bool adaptive = false;            // motion-adaptive bias and gate (seed 002's up blocks)
+  double beta_min = 0.0, beta_max = 1.0;
+  int64_t gate_hidden = 16;
+  double default_motion = 0.5;
+};
+
+// Attention across frames at every pixel: tokens are the channel vectors of one pixel over F frames.
+// Form "attention": a sinusoidal frame-position encoding on queries and keys. Form "transformer":
+// learnable frame positions on the normalised tokens, then a LayerNorm + GELU feed-forward. Every
+// output projection starts at zero, so a freshly added temporal block leaves the image model unchanged
+// (an exact identity). An adaptive block adds -beta(m) |i - j| to the logits and scales its residual by
+// sigmoid(g(m)) (UNetConfig::temporal_placement).
 class TemporalAttentionImpl : public torch::nn::Module {
  public:
-  TemporalAttentionImpl(int64_t channels, int64_t heads);
-  // h: [B*F, C, H, W] with frames fastest-varying within a video.
-  torch::Tensor forward(const torch::Tensor& h, int64_t batch, int64_t frames, const TemporalMod& mod = {});
+  TemporalAttentionImpl(int64_t channels, int64_t heads, TemporalBlockOptions options = {});
+  // h: [B*F, C, H, W] with frames fastest-varying within a video; motion [B] in [0, 1] or undefined
+  // (the default motion; read by adaptive blocks only).
+  torch::Tensor forward(const torch::Tensor& h, int64_t batch, int64_t frames, const TemporalMod& mod = {},
+                        const torch::Tensor& motion = {});
+  const TemporalBlockOptions& options() const { return options_; }
+  // The adaptive block's logit bias [B, F, F] = -beta(m) |i - j| and gate [B] = sigmoid(g(m)).
+  torch::Tensor adaptive_bias(const torch::Tensor& motion, int64_t frames) const;
+  torch::Tensor adaptive_gate(const torch::Tensor& motion) const;
 
  private:
   int64_t channels_, heads_;
+  TemporalBlockOptions options_;
   torch::nn::LayerNorm norm{nullptr};
   torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr}, to_out{nullptr};
+  // transformer form
+  torch::Tensor position;  // [max_frames, C]
+  torch::nn::LayerNorm ffn_norm{nullptr};
+  torch::nn::Linear ffn_in{nullptr}, ffn_out{nullptr};
+  // adaptive blocks: g(m) = m + gate_fc2(silu(gate_fc1(m)))
+  torch::nn::Linear gate_fc1{nullptr}, gate_fc2{nullptr};
 };
 TORCH_MODULE(TemporalAttention);
 

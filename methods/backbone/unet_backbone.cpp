@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -137,9 +138,8 @@ const ParamSpecs& unet_params() {
 UNetConfig unet_config_of(const Json& resolved, const std::string& path) {
   Json j = UNetConfig::preset(resolved.at("preset").get<std::string>(), path + ".preset").to_json();
   for (auto it = resolved.at("unet").begin(); it != resolved.at("unet").end(); ++it) {
-    if (!j.contains(it.key())) {
-      std::vector<std::string> known;
-      for (auto k = j.begin(); k != j.end(); ++k) known.push_back(k.key());
+    const std::vector<std::string> known = UNetConfig::field_names();
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
       throw ConfigError(path + ".unet." + it.key() + ": unknown field" + suggestion_suffix(it.key(), known));
     }
     if (it.key() == "conditioning" || it.key() == "num_classes")
@@ -335,9 +335,14 @@ BackbonePtr build_unet(const Json& resolved, const BackboneContext& ctx, const s
   identity["weights_file"] = fs::path(weights_path).filename().string();
   identity["weights_sha256"] = sha256_file(weights_path);
   identity["num_classes"] = ucfg.num_classes;
-  int64_t count = 0;
-  for (auto& p : ema->parameters()) count += p.numel();
+  int64_t count = 0, temporal = 0;
+  for (const auto& item : ema->named_parameters()) {
+    count += item.value().numel();
+    if (VideoUNetImpl::in_group(item.key(), "temporal")) temporal += item.value().numel();
+  }
   identity["parameters"] = count;
+  identity["temporal_parameters"] = temporal;
+  identity["temporal_parameter_share"] = count > 0 ? double(temporal) / double(count) : 0.0;
   return std::make_shared<UNetBackbone>(ema.ptr(), prediction, resolved.at("schedule"), identity);
 }
 

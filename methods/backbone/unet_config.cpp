@@ -6,7 +6,7 @@
 namespace vdlab {
 
 Json UNetConfig::to_json() const {
-  return Json{{"in_channels", in_channels},
+  Json j{{"in_channels", in_channels},
               {"out_channels", out_channels},
               {"patch", patch},
               {"base_channels", base_channels},
@@ -21,6 +21,28 @@ Json UNetConfig::to_json() const {
               {"conditioning", conditioning},
               {"num_classes", num_classes},
               {"caption_vocab", caption_vocab}};
+  // The temporal block forms only when not the default, so that existing configs hash as before.
+  const UNetConfig d;
+  if (temporal_block != d.temporal_block) j["temporal_block"] = temporal_block;
+  if (temporal_block == "transformer") {
+    j["temporal_ffn_mult"] = temporal_ffn_mult;
+    j["temporal_max_frames"] = temporal_max_frames;
+  }
+  if (temporal_placement != d.temporal_placement) {
+    j["temporal_placement"] = temporal_placement;
+    j["adaptive_beta_min"] = adaptive_beta_min;
+    j["adaptive_beta_max"] = adaptive_beta_max;
+    j["adaptive_gate_hidden"] = adaptive_gate_hidden;
+    j["default_motion"] = default_motion;
+  }
+  return j;
+}
+
+std::vector<std::string> UNetConfig::field_names() {
+  return {"in_channels", "out_channels", "patch", "base_channels", "channel_mult", "res_blocks", "spatial_attention",
+          "temporal_attention", "heads", "groups", "time_features", "emb_dim", "conditioning", "num_classes",
+          "caption_vocab", "temporal_block", "temporal_ffn_mult", "temporal_max_frames", "temporal_placement",
+          "adaptive_beta_min", "adaptive_beta_max", "adaptive_gate_hidden", "default_motion"};
 }
 
 UNetConfig UNetConfig::from_json(const Json& j, const std::string& path) {
@@ -48,6 +70,24 @@ UNetConfig UNetConfig::from_json(const Json& j, const std::string& path) {
   get("conditioning", c.conditioning);
   get("num_classes", c.num_classes);
   get("caption_vocab", c.caption_vocab);
+  get("temporal_block", c.temporal_block);
+  get("temporal_ffn_mult", c.temporal_ffn_mult);
+  get("temporal_max_frames", c.temporal_max_frames);
+  get("temporal_placement", c.temporal_placement);
+  get("adaptive_beta_min", c.adaptive_beta_min);
+  get("adaptive_beta_max", c.adaptive_beta_max);
+  get("adaptive_gate_hidden", c.adaptive_gate_hidden);
+  get("default_motion", c.default_motion);
+  if (c.temporal_block != "attention" && c.temporal_block != "transformer")
+    throw ConfigError(path + ".temporal_block: '" + c.temporal_block + "' is not one of attention, transformer");
+  if (c.temporal_placement != "global" && c.temporal_placement != "cascaded")
+    throw ConfigError(path + ".temporal_placement: '" + c.temporal_placement + "' is not one of global, cascaded");
+  if (c.temporal_ffn_mult < 1) throw ConfigError(path + ".temporal_ffn_mult: must be >= 1");
+  if (c.temporal_max_frames < 1) throw ConfigError(path + ".temporal_max_frames: must be >= 1");
+  if (c.adaptive_gate_hidden < 1) throw ConfigError(path + ".adaptive_gate_hidden: must be >= 1");
+  if (c.adaptive_beta_min < 0 || c.adaptive_beta_max < 0)
+    throw ConfigError(path + ".adaptive_beta_min: beta must be >= 0 (a positive bias would favour far frames)");
+  if (c.default_motion < 0 || c.default_motion > 1) throw ConfigError(path + ".default_motion: must lie in [0, 1]");
   if (c.channel_mult.empty()) throw ConfigError(path + ".channel_mult: needs at least one level");
   if (c.patch < 1) throw ConfigError(path + ".patch: must be >= 1");
   if (c.time_features % 2 != 0) throw ConfigError(path + ".time_features: must be even");

@@ -28,11 +28,38 @@ struct UNetConfig {
   int64_t num_classes = 0;        // for class conditioning
   int64_t caption_vocab = 1024;   // embedding rows of caption conditioning (hashed words, or BPE id mod rows)
 
+  // Temporal block forms (seed 002, METHODS.md 4). Each field below is written into to_json() only when
+  // it differs from its default, so the networks (and cache keys) of configs that name none stay as
+  // they were.
+  // attention: LayerNorm, attention along frames with a sinusoidal frame position on queries and keys,
+  //   zero-initialised output projection.
+  // transformer: learnable frame-position encodings (initialised to the sinusoidal features), LayerNorm,
+  //   multi-head attention along frames, LayerNorm + GELU feed-forward, both output projections
+  //   zero-initialised (an exact identity at initialisation).
+  std::string temporal_block = "attention";
+  int64_t temporal_ffn_mult = 2;        // feed-forward width / channels (seed 002: 512 / 256)
+  int64_t temporal_max_frames = 32;     // rows of the learnable position table
+  // global: every temporal block attends over all frames alike. cascaded: global in the down levels and
+  // the middle, motion-adaptive in the up levels: logits biased by -beta(m) |i - j| with
+  // beta(m) = adaptive_beta_min + (adaptive_beta_max - adaptive_beta_min) m, output
+  // h + sigmoid(g(m)) TA(h) with g(m) = m + w2 . silu(w1 m + b1) + b2 (w2, b2 zero-initialised: g is
+  // the identity at initialisation), m the video's motion score in [0, 1].
+  std::string temporal_placement = "global";
+  double adaptive_beta_min = 0.0;
+  double adaptive_beta_max = 1.0;
+  int64_t adaptive_gate_hidden = 16;    // hidden width of g
+  double default_motion = 0.5;          // m of a video given none (adaptive blocks only)
+
+  // Whether the up-level temporal blocks adapt to the motion score.
+  bool adaptive_up() const { return temporal_placement == "cascaded"; }
+
   Json to_json() const;
   static UNetConfig from_json(const Json& j, const std::string& path = "backbone.unet");
   // "tiny" (CPU demos and tests), "small", "base" (GPUs). Throws ConfigError for other names.
   static UNetConfig preset(const std::string& name, const std::string& path = "backbone.preset");
   static std::vector<std::string> preset_names();
+  // Every field name from_json reads.
+  static std::vector<std::string> field_names();
 };
 
 }  // namespace vdlab

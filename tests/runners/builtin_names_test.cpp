@@ -25,7 +25,8 @@ TEST(BuiltinNamesTest, EveryExpectedNameIsRegistered) {
   register_builtin_methods();  // idempotent
   expect_names(dataset_registry(), {"moving-shapes", "moving-fashion-mnist", "video-folder", "hdf5"});
   expect_names(method_registry(), {"uniform", "correlated-noise", "unipc-dynamic", "fvdm-standard", "fvdm-image-to-video",
-                                   "fvdm-interpolation", "fvdm-progressive", "fvdm-long-video", "vmc"});
+                                   "fvdm-interpolation", "fvdm-progressive", "fvdm-long-video", "vmc",
+                                   "motion-adaptive"});
   expect_names(sampler_registry(), {"ddpm", "ddim", "euler", "dpmsolver++", "unipc"});
   expect_names(noise_registry(), {"iid", "ar1", "mixed", "ddim-inversion"});
   expect_names(hook_registry(), {"edit-probe"});

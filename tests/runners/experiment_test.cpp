@@ -4,6 +4,9 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/hash.h"
+#include "methods/backbone/unet_backbone.h"
+#include "methods/training/stages.h"
 #include "runners/experiment.h"
 #include "runners/test_method.h"
 #include "runners/yaml_json.h"
@@ -258,6 +261,47 @@ seeds: [0]
   const auto again = plan_cells(experiment_from_json(Json::parse(experiment_to_json(e).dump()), "experiment.json"));
   ASSERT_EQ(again.size(), cells.size());
   for (std::size_t i = 0; i < cells.size(); ++i) EXPECT_EQ(again[i].hash, cells[i].hash);
+}
+
+// Seed 002's ablations as grid axes: lambda (a loss term's weight inside the variant's backbone block)
+// gives one stage-2 backbone per value over one shared stage 1; rho (the sampler's noise) is an axis of
+// the method and trains nothing.
+TEST_F(PlannerTest, LambdaAblationPlansOneStageTwoPerValueAndOneStageOne) {
+  const Experiment e = parse(R"(
+backbone: {name: unet, preset: tiny, prediction: x0, unet: {temporal_placement: cascaded},
+           train: {image_pretrain_steps: 100, steps: 50, batch_size: 4, noise: {name: ar1, rho: 0.6}}}
+dataset: {name: moving-shapes, split: test, clips: 2, frames: 4, size: 16}
+variants:
+  - {method: motion-adaptive, label: lambda, sampler: {name: ddim, steps: 5},
+     backbone: {train: {loss: [{name: temporal_consistency, weight: [0.0, 2.0]}]}}}
+  - {method: motion-adaptive, label: rho, sampler: {name: ddim, steps: 5}, noise: {name: ar1, rho: [0.4, 0.6, 0.85]},
+     backbone: {train: {loss: [{name: temporal_consistency, weight: 2.0}]}}}
+seeds: [0]
+)");
+  const auto cells = plan_cells(e);
+  // rho 0.6 with lambda 2.0 is the cell lambda-weight=2.0 already plans: planned once.
+  ASSERT_EQ(cells.size(), 4u);
+  EXPECT_EQ(cells[0].label, "lambda-weight=0.0");
+  EXPECT_EQ(cells[1].label, "lambda-weight=2.0");
+  EXPECT_EQ(cells[0].config.at("backbone").at("train").at("loss")[0].at("weight"), 0.0);
+  EXPECT_EQ(cells[1].config.at("backbone").at("train").at("loss")[0].at("weight"), 2.0);
+  EXPECT_EQ(cells[2].config.at("variant").at("noise").at("rho"), 0.4);
+  EXPECT_EQ(cells[3].config.at("variant").at("noise").at("rho"), 0.85);
+  // Two stage-2 backbones (lambda 0 and 2; the rho cells share lambda 2's), one stage 1 under all.
+  std::set<std::string> stage2, stage1;
+  for (const auto& [backbone, labels] : distinct_backbones(e)) {
+    Json given = backbone;
+    given.erase("name");
+    const Json resolved = resolve_unet_backbone_params(given);
+    stage2.insert(config_hash(resolved));
+    stage1.insert(config_hash(image_stage_identity(resolved, Json{{"name", "moving-shapes"}}, 0)));
+  }
+  std::set<std::string> cell_backbones;
+  for (const auto& c : cells) cell_backbones.insert(config_hash(c.config.at("backbone")));
+  EXPECT_EQ(cell_backbones.size(), 2u);
+  EXPECT_EQ(stage2.size(), 2u);
+  EXPECT_EQ(stage1.size(), 1u);
+  EXPECT_NO_THROW(validate_experiment(e));
 }
 
 TEST_F(PlannerTest, SavedExperimentPlansTheSameCells) {
