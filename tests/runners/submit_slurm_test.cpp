@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <regex>
 #include <thread>
 
@@ -198,6 +200,18 @@ TEST(SubmitSlurm, SweepOfEightCellsAndItsTrainingJobWithStatusBeforeDuringAfter)
 
   ASSERT_TRUE(wait_until_gone({train, cells})) << run_command("squeue").output;
   expect_every_cell_once(out);
+  // Collected: one long table of the eight cells.
+  const auto collect = run_command(vdlab_binary() + " collect " + out.string() + " --to " + (dir / "collected").string());
+  ASSERT_EQ(collect.code, 0) << collect.output;
+  ASSERT_TRUE(fs::exists(dir / "collected" / "sweep.h5")) << collect.output;
+  const std::string csv = read_text(dir / "collected" / "cells.csv");
+  std::set<std::string> collected_cells;
+  std::istringstream rows(csv);
+  std::string row;
+  std::getline(rows, row);  // header
+  while (std::getline(rows, row))
+    if (!row.empty()) collected_cells.insert(row.substr(0, row.find(',')));
+  EXPECT_EQ(collected_cells.size(), 8u) << csv.substr(0, 2000);
   EXPECT_NE(all_logs(out, "train0-").find("backbone 0: trained"), std::string::npos) << all_logs(out, "train0-");
   EXPECT_EQ(count_occurrences(all_logs(out, "cells-"), "training"), 0) << "the cells found the backbone trained";
   // Submitting again finds nothing to do.
