@@ -197,13 +197,18 @@ TEST(SubmitSlurm, SweepOfEightCellsAndItsTrainingJobWithStatusBeforeDuringAfter)
     // The reason reads "(Dependency)" once the scheduler has looked at the job; right after submit it may be blank.
     EXPECT_NE(during.output.find("(Slurm task " + cells + "_0: PENDING"), std::string::npos) << during.output;
   }
-  // Later, a cell runs as an array task.
+  // Later, a cell runs as an array task; on a fast machine the sweep may finish between two looks, so
+  // the look stops there too, and a RUNNING line, when seen, must leave nothing "to run".
   std::string running;
+  bool seen_running = false;
   EXPECT_TRUE(wait_for([&] {
     running = run_command(vdlab_binary() + " status " + out.string()).output;
-    return std::regex_search(running, std::regex("running \\d+ \\S+ \\(Slurm task " + cells + "_\\d+: RUNNING\\)"));
+    seen_running = std::regex_search(running, std::regex("running \\d+ \\S+ \\(Slurm task " + cells + "_\\d+: RUNNING\\)"));
+    return seen_running || !queued({train, cells});
   }, 300)) << running;
-  EXPECT_EQ(running.find("to run"), std::string::npos) << running;
+  if (seen_running) {
+    EXPECT_EQ(running.find("to run"), std::string::npos) << running;
+  }
 
   ASSERT_TRUE(wait_until_gone({train, cells})) << run_command("squeue").output;
   expect_every_cell_once(out);
