@@ -27,6 +27,7 @@
 #include "runners/cell_runner.h"
 #include "runners/cell_state.h"
 #include "runners/collect_command.h"
+#include "runners/command_line.h"
 #include "runners/compare_command.h"
 #include "runners/experiment.h"
 #include "runners/metrics_command.h"
@@ -87,30 +88,6 @@ RunOptions run_options(const CommonOptions& o) {
   return r;
 }
 
-struct Parsed {
-  po::variables_map vm;
-  bool help = false;
-};
-
-// Parses `args` for a command; prints usage for --help.
-Parsed parse(const std::vector<std::string>& args, po::options_description& desc,
-             const po::positional_options_description& pos, const std::string& usage, const std::string& teach) {
-  Parsed p;
-  desc.add_options()("help,h", "show this help");
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), p.vm);
-    if (p.vm.count("help")) {
-      std::cout << "usage: " << usage << "\n\n" << teach << "\n\n" << desc << "\n";
-      p.help = true;
-      return p;
-    }
-    po::notify(p.vm);
-  } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + " (see --help)");
-  }
-  return p;
-}
-
 const char* kExperimentHelp =
     "An experiment file (YAML) names a backbone, an evaluation dataset split, method variants, seeds and\n"
     "metrics. A list where a single value is expected expands into a grid (`steps: [10, 20]` makes two\n"
@@ -137,12 +114,8 @@ struct ExperimentArgs {
 
   // -1 to go on; otherwise the exit code (help shown: 0; no arguments: usage and 2).
   int parse_or_help(const std::vector<std::string>& args, const std::string& usage, const std::string& teach) {
-    if (args.empty()) {
-      parse({"--help"}, desc, pos, usage, teach);
-      return 2;
-    }
-    if (parse(args, desc, pos, usage, teach).help) return 0;
-    return -1;
+    po::variables_map vm;
+    return parse_command_line(args, command_help(usage, teach), desc, pos, vm);
   }
 
   // An experiment file, or the resolved experiment a run saved (OUT/experiment.json).

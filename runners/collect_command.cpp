@@ -23,6 +23,7 @@
 #include "results/sweep.h"
 #include "results/sweep_summary.h"
 #include "results/svg_plot.h"
+#include "runners/command_line.h"
 #include "runners/experiment.h"
 #include "runners/provenance.h"
 
@@ -50,9 +51,9 @@ With --relative-to VARIANT, every metric with per-sample values gains a relative
 variant on the same split and seed, (mean - baseline mean) / baseline mean from the per-sample values
 (flow_motion gives motion_dynamics[vs-VARIANT]).
 Cells are labelled by DIR/experiment.json's plan (cells not in it are left out, and named); without it,
-by their file names. Exit status: 0, or 2 for bad input (no cells, an unknown variant).
+by their file names. Exit status: 0, or 2 for bad input (no cells, an unknown variant).)";
 
-Options)";
+const CommandHelp kCommand{"collect", kHelp};
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -162,8 +163,8 @@ int run_collect(const std::vector<std::string>& args) {
   double confidence = 0.95;
   std::size_t samples = 2;
   bool quiet = false;
-  po::options_description desc(kHelp);
-  desc.add_options()("help,h", "this help")("dir", po::value(&dir), "the run's output folder (with cells/)")(
+  po::options_description desc("options");
+  desc.add_options()("dir", po::value(&dir), "the run's output folder (with cells/)")(
       "to", po::value(&to), "where to write (default: DIR)")(
       "relative-to", po::value(&relative_to), "a variant label: add relative metrics against it from per-sample values")(
       "confidence", po::value(&confidence)->default_value(confidence), "confidence level of the intervals over seeds")(
@@ -172,18 +173,9 @@ int run_collect(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("dir", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + " (see vdlab collect --help)");
-  }
-  if (vm.count("help") || args.empty()) {
-    (args.empty() ? std::cerr : std::cout) << desc << "\n";
-    return args.empty() ? 2 : 0;
-  }
+  if (const int code = parse_command_line(args, kCommand, desc, pos, vm); code >= 0) return code;
   if (quiet) set_log_level(LogLevel::warn);
-  if (dir.empty()) throw ConfigError("give the run's output folder (see vdlab collect --help)");
+  if (dir.empty()) throw ConfigError(see_help(kCommand, "give the run's output folder"));
   if (!(confidence > 0 && confidence < 1)) throw ConfigError("--confidence: must be between 0 and 1, got " + std::to_string(confidence));
   const std::string out = to.empty() ? dir : to;
 

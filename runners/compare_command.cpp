@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "results/comparison.h"
 #include "runners/collect_command.h"
+#include "runners/command_line.h"
 
 #ifndef VDLAB_SOURCE_TREE
 #define VDLAB_SOURCE_TREE "."
@@ -42,9 +43,9 @@ the baseline variant of the same label.
 Resampling: splitmix64 from --seed, drawing indices as next() % n (results/bootstrap.h; reproduced by
 scripts/reference/compare_bootstrap.py).
 Prints the Markdown table; with --to DIR also writes comparison.md, comparison.csv and comparison.tex.
-Exit status: 0, or 2 for bad input or a refusal.
+Exit status: 0, or 2 for bad input or a refusal.)";
 
-Options)";
+const CommandHelp kCommand{"compare", kHelp};
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -68,8 +69,8 @@ int run_compare(const std::vector<std::string>& args) {
   std::string candidate, baseline, to, metrics;
   CompareOptions options;
   bool quiet = false;
-  po::options_description desc(kHelp);
-  desc.add_options()("help,h", "this help")("candidate", po::value(&candidate), "the candidate sweep")(
+  po::options_description desc("options");
+  desc.add_options()("candidate", po::value(&candidate), "the candidate sweep")(
       "baseline,b", po::value(&baseline), "the baseline sweep, or a shipped baseline's name")(
       "to", po::value(&to), "also write comparison.md, .csv and .tex here")(
       "variant", po::value(&options.candidate_variant), "compare only this candidate variant")(
@@ -83,19 +84,10 @@ int run_compare(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("candidate", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + " (see vdlab compare --help)");
-  }
-  if (vm.count("help") || args.empty()) {
-    (args.empty() ? std::cerr : std::cout) << desc << "\n";
-    return args.empty() ? 2 : 0;
-  }
+  if (const int code = parse_command_line(args, kCommand, desc, pos, vm); code >= 0) return code;
   if (quiet) set_log_level(LogLevel::warn);
   if (candidate.empty() || baseline.empty())
-    throw ConfigError("give a candidate and --baseline (see vdlab compare --help)");
+    throw ConfigError(see_help(kCommand, "give a candidate and --baseline"));
   if (!(options.confidence > 0 && options.confidence < 1))
     throw ConfigError("--confidence: must be between 0 and 1, got " + std::to_string(options.confidence));
   if (options.replicates < 100) throw ConfigError("--replicates: at least 100, got " + std::to_string(options.replicates));

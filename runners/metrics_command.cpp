@@ -18,6 +18,7 @@
 #include "metrics/metric.h"
 #include "metrics/video_sets.h"
 #include "runners/cell_runner.h"
+#include "runners/command_line.h"
 
 namespace vdlab {
 
@@ -53,9 +54,9 @@ file's SHA-256: a second call with the same real set reuses them; another extrac
 
 Examples:
   vdlab metrics --real data/ucf/test --fake runs/out/samples --metrics fvd,fid,mm
-  vdlab metrics --real real.h5 --fake fake.h5 --metrics 'fvd[tiny-i3d],fid[tiny-inception]' --out scores.json
+  vdlab metrics --real real.h5 --fake fake.h5 --metrics 'fvd[tiny-i3d],fid[tiny-inception]' --out scores.json)";
 
-Options)";
+const CommandHelp kCommand{"metrics", kHelp};
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -136,9 +137,8 @@ int run_metrics(const std::vector<std::string>& args) {
   std::uint64_t seed = 0;
   bool quiet = false, verbose = false;
   std::string on_error = "fail";
-  po::options_description desc(kHelp);
+  po::options_description desc("options");
   desc.add_options()
-      ("help,h", "this help")
       ("real", po::value(&real_src), "the reference set: a folder of video files or a .h5 clip store")
       ("fake", po::value(&fake_src), "the generated set: a folder of video files or a .h5 clip store")
       ("metrics,m", po::value(&metrics)->default_value(metrics), "comma-separated metric names or keys")
@@ -159,17 +159,8 @@ int run_metrics(const std::vector<std::string>& args) {
       ("quiet,q", po::bool_switch(&quiet), "only warnings, errors and the table")
       ("verbose,v", po::bool_switch(&verbose), "debug messages");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + " (see vdlab metrics --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  if (real_src.empty() || fake_src.empty()) throw ConfigError("--real and --fake are both needed (see vdlab metrics --help)");
+  if (const int code = parse_command_line(args, kCommand, desc, po::positional_options_description(), vm); code >= 0) return code;
+  if (real_src.empty() || fake_src.empty()) throw ConfigError(see_help(kCommand, "--real and --fake are both needed"));
   if (quiet) set_log_level(LogLevel::warn);
   if (verbose) set_log_level(LogLevel::debug);
   const OnError on_error_mode = on_error_from_string(on_error);

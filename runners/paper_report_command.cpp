@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "results/cell_file.h"
 #include "results/paper_report.h"
+#include "runners/command_line.h"
 #include "runners/provenance.h"
 
 namespace vdlab {
@@ -36,9 +37,9 @@ cells of a run of that file (`vdlab run EXPERIMENT.yaml --out RUN_DIR`, with the
 The files are written together or not at all. Unfinished cells are named in the report and their
 values left out. The `paper:` format is described in results/paper_report.h and the README.
 
-Example: vdlab paper-report experiments/paper/fvdm.yaml --out runs/paper/fvdm --to results/paper/fvdm
+Example: vdlab paper-report experiments/paper/fvdm.yaml --out runs/paper/fvdm --to results/paper/fvdm)";
 
-Options)";
+const CommandHelp kCommand{"paper-report", kHelp};
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -61,25 +62,16 @@ std::string libraries_of(const Json& provenance) {
 int run_paper_report(const std::vector<std::string>& args) {
   std::string experiment, out, to;
   std::vector<std::string> overrides;
-  po::options_description desc(kHelp);
-  desc.add_options()("help,h", "this help")("experiment", po::value(&experiment), "experiment file (YAML) with a `paper:` section")(
+  po::options_description desc("options");
+  desc.add_options()("experiment", po::value(&experiment), "experiment file (YAML) with a `paper:` section")(
       "set", po::value(&overrides)->multitoken(), "overrides path=value, as given to vdlab run")(
       "out,o", po::value(&out), "the run's output folder (cells/<id>.h5)")("to", po::value(&to), "folder the report is written to");
   po::positional_options_description pos;
   pos.add("experiment", 1).add("set", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + " (see vdlab paper-report --help)");
-  }
-  if (vm.count("help") || args.empty()) {
-    (args.empty() ? std::cerr : std::cout) << desc << "\n";
-    return args.empty() ? 2 : 0;
-  }
+  if (const int code = parse_command_line(args, kCommand, desc, pos, vm); code >= 0) return code;
   if (experiment.empty() || out.empty() || to.empty())
-    throw ConfigError("an experiment file, --out RUN_DIR and --to DIR are all needed (see vdlab paper-report --help)");
+    throw ConfigError(see_help(kCommand, "an experiment file, --out RUN_DIR and --to DIR are all needed"));
   const Experiment e = load_experiment(experiment, overrides);
   if (e.paper.is_null()) throw ConfigError(experiment + ": has no `paper:` section to report");
   if (!fs::is_directory(out + "/cells")) throw ConfigError("--out " + out + ": no cells/ folder (is it the run's output folder?)");

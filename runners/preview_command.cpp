@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "datasets/clip_source.h"
 #include "datasets/video_io.h"
+#include "runners/command_line.h"
 #include "runners/yaml_json.h"
 
 namespace vdlab {
@@ -52,20 +53,13 @@ int run_preview(const std::vector<std::string>& args) {
   desc.add_options()("dataset", po::value(&dataset_yaml),
                      "a dataset config in YAML flow form, e.g. '{name: moving-shapes, split: test}'")(
       "out,o", po::value(&out)->default_value(out), "output folder")(
-      "clips,n", po::value(&clips)->default_value(clips), "clips to show")("help,h", "show this help");
+      "clips,n", po::value(&clips)->default_value(clips), "clips to show");
   po::positional_options_description pos;
   pos.add("dataset", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw ConfigError(std::string(e.what()) + " (see --help)");
-  }
-  if (vm.count("help") || dataset_yaml.empty()) {
-    std::cout << "usage: " << kUsage << "\n\n" << kTeach << "\n\n" << desc << "\n";
-    return vm.count("help") ? 0 : 2;
-  }
+  const CommandHelp help = command_help(kUsage, kTeach);
+  if (const int code = parse_command_line(args, help, desc, pos, vm); code >= 0) return code;
+  if (dataset_yaml.empty()) throw ConfigError(see_help(help, "give a dataset config"));
   if (clips < 1) throw ConfigError("--clips: must be at least 1");
   const Json cfg = parse_yaml(dataset_yaml, "dataset");
   ClipSourcePtr source;

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "runners/cell_runner.h"
+#include "runners/command_line.h"
 #include "runners/slurm.h"
 #include "runners/sweep_state.h"
 
@@ -71,20 +72,8 @@ struct Options {
 
   // -1 to go on, else the exit code.
   int parse(const std::vector<std::string>& args, const std::string& usage, const std::string& teach) {
-    desc.add_options()("help,h", "show this help");
     po::variables_map vm;
-    const bool help = args.empty() || std::find(args.begin(), args.end(), "--help") != args.end() ||
-                      std::find(args.begin(), args.end(), "-h") != args.end();
-    if (help) {
-      std::cout << "usage: " << usage << "\n\n" << teach << "\n\n" << desc << "\n";
-      return args.empty() ? 2 : 0;
-    }
-    try {
-      po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-      po::notify(vm);
-    } catch (const po::error& e) {
-      throw ConfigError(std::string(e.what()) + " (see --help)");
-    }
+    if (const int code = parse_command_line(args, command_help(usage, teach), desc, pos, vm); code >= 0) return code;
     if (quiet) set_log_level(LogLevel::warn);
     if (threads < 0) throw ConfigError("--threads: must be 0 or more, got " + std::to_string(threads));
     if (device != "cpu" && device != "cuda") throw ConfigError("--device: '" + device + "' is not a device (cpu or cuda)");

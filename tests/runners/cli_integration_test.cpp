@@ -198,12 +198,23 @@ namespace {
 TEST(CliIntegration, EveryCommandHasHelp) {
   const CommandResult top = run_command(kVdlab + " --help");
   EXPECT_EQ(top.code, 0);
-  for (const char* name : {"run", "plan", "cell", "status", "list", "preview", "metrics"}) {
+  for (const char* name : {"run", "plan", "cell", "status", "list", "preview", "metrics", "collect", "compare",
+                           "paper-report", "submit", "train"}) {
     const std::string command = name;
     EXPECT_NE(top.output.find("  " + command), std::string::npos) << command;
     const CommandResult r = run_command(kVdlab + " " + command + " --help");
     EXPECT_EQ(r.code, 0) << command << "\n" << r.output;
     EXPECT_NE(r.output.find("usage: vdlab " + command), std::string::npos) << r.output;
+    if (command == "list") continue;  // lists every registry when given nothing
+    // Nothing given: the same help, as an error.
+    const CommandResult bare = run_command(kVdlab + " " + command);
+    EXPECT_EQ(bare.code, 2) << command << "\n" << bare.output;
+    EXPECT_NE(bare.output.find("usage: vdlab " + command), std::string::npos) << bare.output;
+    // A malformed line: one error that points to this command's help.
+    const CommandResult bad = run_command(kVdlab + " " + command + " --no-such-option");
+    EXPECT_EQ(bad.code, 2) << command << "\n" << bad.output;
+    EXPECT_NE(bad.output.find("no-such-option"), std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find("(see vdlab " + command + " --help)"), std::string::npos) << bad.output;
   }
   const CommandResult list = run_command(kVdlab + " list samplers");
   EXPECT_NE(list.output.find("unipc"), std::string::npos);

@@ -7,29 +7,15 @@
 #include <filesystem>
 #include <string>
 
-#include "results/cell_file.h"
-#include "runners/cli_support.h"
+#include "runners/experiment_run.h"
 
 namespace vdlab {
 namespace {
 
-namespace fs = std::filesystem;
-using testing::run_command;
-using testing::vdlab_binary;
-
 TEST(DrmoIntegration, SmokeExperimentFinishesAndRecordsCurvesAndCosts) {
-  const fs::path dir = testing::fresh_dir("vdlab_drmo_smoke");
-  const std::string common = " --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() + " --threads 1";
-  const std::string file = std::string(VDLAB_SOURCE_DIR) + "/experiments/smoke/drmo.yaml";
-  const testing::CommandResult run = run_command(vdlab_binary() + " run " + file + common);
-  ASSERT_EQ(run.code, 0) << run.output;
-
-  int cells = 0;
-  for (const auto& entry : fs::directory_iterator(dir / "out" / "cells")) {
-    ASSERT_NE(entry.path().extension(), ".error") << entry.path();
-    if (entry.path().extension() != ".h5") continue;
-    ++cells;
-    const CellRecord record = read_cell(entry.path().string());
+  const auto smoke = testing::run_experiment(testing::source_file("experiments/smoke/drmo.yaml"), "vdlab_drmo_smoke");
+  ASSERT_TRUE(smoke.ok());
+  for (const CellRecord& record : smoke.cells) {
     const Json& d = record.stats.at("drmo");
     const std::string selector = d.at("selector");
     EXPECT_EQ(d.at("switch_steps").size(), 4u) << d.dump();
@@ -51,14 +37,11 @@ TEST(DrmoIntegration, SmokeExperimentFinishesAndRecordsCurvesAndCosts) {
       EXPECT_EQ(s.at("test_videos").get<int>(), 4);
     }
   }
-  EXPECT_EQ(cells, 6);
+  EXPECT_EQ(smoke.cells.size(), 6u);
 }
 
 TEST(DrmoIntegration, PaperExperimentPlans) {
-  const fs::path dir = testing::fresh_dir("vdlab_drmo_plan");
-  const std::string file = std::string(VDLAB_SOURCE_DIR) + "/experiments/paper/drmo.yaml";
-  const testing::CommandResult plan = run_command(vdlab_binary() + " plan " + file + " --out " + (dir / "out").string() +
-                                                  " --cache " + (dir / "cache").string());
+  const auto plan = testing::plan_experiment(testing::source_file("experiments/paper/drmo.yaml"), "vdlab_drmo_plan");
   ASSERT_EQ(plan.code, 0) << plan.output;
   for (const char* label : {"full", "fixed-switch_t=900", "fixed-switch_t=1", "rule", "learned", "features"})
     EXPECT_NE(plan.output.find(label), std::string::npos) << label << "\n" << plan.output;

@@ -9,8 +9,7 @@
 #include <map>
 #include <set>
 
-#include "results/cell_file.h"
-#include "runners/cli_support.h"
+#include "runners/experiment_run.h"
 
 namespace vdlab {
 namespace {
@@ -56,21 +55,13 @@ int count_lines(const fs::path& path) {
 }
 
 TEST(FvdmPaperIntegration, MiniatureExperimentFinishesEveryCellAndTrainsEachPOnce) {
-  const fs::path dir = testing::fresh_dir("vdlab_fvdm_smoke");
-  const std::string file = testing::write_file(dir / "fvdm.yaml", kExperiment);
-  const std::string vdlab = testing::vdlab_binary();
-  const std::string common = " --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() + " --threads 1";
-  const auto run = run_command("OMP_WAIT_POLICY=passive " + vdlab + " run " + file + common);
-  ASSERT_EQ(run.code, 0) << run.output;
-
-  const auto status = run_command(vdlab + " status " + (dir / "out").string());
+  const std::string file = testing::write_file(fs::temp_directory_path() / "vdlab_fvdm_smoke.yaml", kExperiment);
+  const auto smoke = testing::run_experiment(file, "vdlab_fvdm_smoke", /*with_samples=*/true);
+  ASSERT_TRUE(smoke.ok());
+  const auto status = run_command(testing::vdlab_binary() + " status " + smoke.out());
   EXPECT_EQ(status.code, 0) << status.output;
   std::map<std::string, CellRecord> cells;  // by label
-  for (const auto& entry : fs::directory_iterator(dir / "out" / "cells")) {
-    ASSERT_NE(entry.path().extension(), ".error") << entry.path();
-    const CellRecord r = read_cell(entry.path().string(), true);
-    cells[r.provenance.at("label").get<std::string>()] = r;
-  }
+  for (const CellRecord& r : smoke.cells) cells[r.provenance.at("label").get<std::string>()] = r;
   // 2 p x 2 steps (step 6 is the end of the run) + 2 i2v + interpolation + progressive + long video.
   EXPECT_EQ(cells.size(), 9u);
 
@@ -78,7 +69,7 @@ TEST(FvdmPaperIntegration, MiniatureExperimentFinishesEveryCellAndTrainsEachPOnc
   std::set<std::string> runs;
   for (const auto& [label, r] : cells) runs.insert(r.provenance.at("backbone").at("cache_key").get<std::string>());
   EXPECT_EQ(runs.size(), 2u);
-  for (const auto& key : runs) EXPECT_EQ(count_lines(dir / "cache" / "backbones" / key / "runs.log"), 1) << key;
+  for (const auto& key : runs) EXPECT_EQ(count_lines(smoke.dir / "cache" / "backbones" / key / "runs.log"), 1) << key;
 
   for (const auto& [label, r] : cells) {
     const Json& fvdm = r.stats.at("fvdm");

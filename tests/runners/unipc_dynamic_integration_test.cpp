@@ -6,29 +6,20 @@
 #include <filesystem>
 #include <string>
 
-#include "results/cell_file.h"
-#include "runners/cli_support.h"
+#include "runners/experiment_run.h"
 
 namespace vdlab {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::run_command;
 using testing::vdlab_binary;
 
 TEST(UniPCDynamicIntegration, SmokeExperimentFinishesAndRecordsTheAttenuation) {
-  const fs::path dir = testing::fresh_dir("vdlab_unipc_dynamic_smoke");
-  const std::string common = " --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() + " --threads 1";
-  const std::string file = std::string(VDLAB_SOURCE_DIR) + "/experiments/smoke/unipc_dynamic.yaml";
-  const testing::CommandResult run = run_command(vdlab_binary() + " run " + file + common);
-  ASSERT_EQ(run.code, 0) << run.output;
-
-  int cells = 0, edited_after_step = 0;
-  for (const auto& entry : fs::directory_iterator(dir / "out" / "cells")) {
-    ASSERT_NE(entry.path().extension(), ".error") << entry.path();
-    if (entry.path().extension() != ".h5") continue;
-    ++cells;
-    const CellRecord record = read_cell(entry.path().string());
+  const auto smoke =
+      testing::run_experiment(testing::source_file("experiments/smoke/unipc_dynamic.yaml"), "vdlab_unipc_dynamic_smoke");
+  ASSERT_TRUE(smoke.ok());
+  int edited_after_step = 0;
+  for (const CellRecord& record : smoke.cells) {
     const Json& variant = record.config.at("variant");
     ASSERT_TRUE(record.timings.at("generate_s").is_number());
     if (variant.at("method") == "uniform") {
@@ -46,18 +37,16 @@ TEST(UniPCDynamicIntegration, SmokeExperimentFinishesAndRecordsTheAttenuation) {
       EXPECT_TRUE(edit.at("attenuation_mean").is_null()) << "Euler has no corrector: " << edit.dump();
     }
   }
-  EXPECT_EQ(cells, 9);
+  EXPECT_EQ(smoke.cells.size(), 9u);
   EXPECT_EQ(edited_after_step, 7);
 
-  const testing::CommandResult status = run_command(vdlab_binary() + " status " + (dir / "out").string());
+  const testing::CommandResult status = run_command(vdlab_binary() + " status " + smoke.out());
   EXPECT_EQ(status.code, 0) << status.output;
 }
 
 TEST(UniPCDynamicIntegration, PaperExperimentPlans) {
-  const fs::path dir = testing::fresh_dir("vdlab_unipc_dynamic_plan");
-  const std::string file = std::string(VDLAB_SOURCE_DIR) + "/experiments/paper/unipc_dynamic.yaml";
-  const testing::CommandResult plan = run_command(vdlab_binary() + " plan " + file + " --out " + (dir / "out").string() +
-                                                  " --cache " + (dir / "cache").string());
+  const auto plan =
+      testing::plan_experiment(testing::source_file("experiments/paper/unipc_dynamic.yaml"), "vdlab_unipc_dynamic_plan");
   ASSERT_EQ(plan.code, 0) << plan.output;
   for (const char* label : {"unipc", "euler-d", "motion-aug", "safe", "balanced", "dynamic", "attention-alone",
                             "decomposition-alone", "world-alone", "balanced-k-window=2", "balanced-k-window=8"})

@@ -5,8 +5,7 @@
 
 #include <filesystem>
 
-#include "results/cell_file.h"
-#include "runners/cli_support.h"
+#include "runners/experiment_run.h"
 
 namespace vdlab {
 namespace {
@@ -14,9 +13,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(VmcIntegration, TinyExperimentCellsFinishWithTuningStats) {
-  const fs::path dir = testing::fresh_dir("vdlab_vmc_test");
   const std::string exp = testing::write_file(
-      dir / "vmc.yaml",
+      fs::temp_directory_path() / "vdlab_vmc_test.yaml",
       "name: vmc-smoke\n"
       "backbone:\n"
       "  name: unet\n"
@@ -33,15 +31,9 @@ TEST(VmcIntegration, TinyExperimentCellsFinishWithTuningStats) {
       "sampler: {name: ddim, steps: 4}}\n"
       "seeds: [0]\n"
       "metrics: [motion_fidelity, appearance_change]\n");
-  const std::string common =
-      " --out " + (dir / "out").string() + " --cache " + (dir / "cache").string() + " --threads 1";
-  const testing::CommandResult run = testing::run_command(testing::vdlab_binary() + " run " + exp + common);
-  ASSERT_EQ(run.code, 0) << run.output;
-  int cells = 0;
-  for (const auto& entry : fs::directory_iterator(dir / "out" / "cells")) {
-    ASSERT_NE(entry.path().extension(), ".error") << entry.path();
-    const CellRecord record = read_cell(entry.path().string());
-    ++cells;
+  const auto run = testing::run_experiment(exp, "vdlab_vmc_test");
+  ASSERT_TRUE(run.ok());
+  for (const CellRecord& record : run.cells) {
     const Json& vmc = record.stats.at("vmc");
     const int64_t steps = vmc.at("tune_steps").get<int64_t>();
     EXPECT_TRUE(vmc.at("tune_seconds").is_number());
@@ -58,7 +50,7 @@ TEST(VmcIntegration, TinyExperimentCellsFinishWithTuningStats) {
     for (const auto& m : record.metrics) fidelity = fidelity || (m.key == "motion_fidelity" && !m.skipped);
     EXPECT_TRUE(fidelity);
   }
-  EXPECT_EQ(cells, 3);
+  EXPECT_EQ(run.cells.size(), 3u);
 }
 
 }  // namespace
