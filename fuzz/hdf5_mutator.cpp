@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,7 @@ void replace_attribute(H5::H5Object& obj, const std::string& name, std::mt19937&
     try {
       old = h5::read_string_attr(obj, name);
     } catch (const H5::Exception&) {
+    } catch (const std::exception&) {  // not text: the mutation starts from nothing
     }
   }
   const unsigned kind = rng() % 8;
@@ -251,6 +253,8 @@ std::size_t mutate_hdf5(std::uint8_t* data, std::size_t size, std::size_t max_si
   } catch (const H5::Exception&) {
     // Not every drawn change is possible (a chunk larger than its dataset, a name taken): the file
     // keeps the changes made before it, still well-formed.
+  } catch (const std::exception&) {
+    // The same for what vdlab's helpers refuse to read (an attribute that is not text).
   }
   const std::vector<std::uint8_t> out = read_bytes(path);
   if (out.empty() || out.size() > max_size) return size;

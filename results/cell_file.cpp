@@ -167,6 +167,8 @@ std::string read_cell_hash(const std::string& path) {
     return h5::read_string_attr(root, "hash");
   } catch (const H5::Exception&) {
     return "";
+  } catch (const Error&) {  // an attribute of the wrong shape or type (h5::read_string_attr)
+    return "";
   }
 }
 
