@@ -1,15 +1,15 @@
 #pragma once
 // The fuzz targets' logic, one function per reader of untrusted bytes. libFuzzer calls them through
 // fuzz/fuzzer_main.cpp (the clang build with VDLAB_FUZZ=ON); the regular build replays every committed
-// corpus and regression input through the same functions (tests/fuzz/replay_test.cpp).
+// corpus and regression input through the same functions (tests/fuzz/replay_test.cpp for the file
+// readers, tests/runners/fuzz_experiment_replay_test.cpp for the planner). The folders under
+// fuzz/corpus and fuzz/regressions are named after the functions (fuzz_clip_store: clip_store).
 //
 // The contract each function checks: any input gives a result or a vdlab::Error (ConfigError,
 // IoError, ...), which the function swallows. Anything else escapes: another exception type, a
 // crash, a sanitizer report, or an invariant of the result that does not hold (a logic_error).
 #include <cstddef>
 #include <cstdint>
-#include <string>
-#include <vector>
 
 namespace vdlab::fuzz {
 
@@ -26,12 +26,5 @@ void fuzz_cell_file(const std::uint8_t* data, std::size_t size);
 void fuzz_split_list(const std::uint8_t* data, std::size_t size);
 // The bytes as a caption through CLIP's tokenizer (clean, split, BPE, pad/truncate).
 void fuzz_clip_tokenizer(const std::uint8_t* data, std::size_t size);
-
-using TargetFunction = void (*)(const std::uint8_t*, std::size_t);
-struct Target {
-  const char* name;  // the folder under fuzz/corpus and fuzz/regressions, and the fuzzer's name
-  TargetFunction run;
-};
-const std::vector<Target>& targets();
 
 }  // namespace vdlab::fuzz

@@ -11,7 +11,8 @@
 # Entries of targets not run this time are kept.
 #
 # Environment: VDLAB_FUZZ_JOBS (build jobs, default 2), VDLAB_FUZZ_BUILD=0 (run the fuzzers as built,
-# while another build runs in build-fuzz/), VDLAB_FUZZ_MERGE=1 (add the inputs that reach
+# while another build runs in build-fuzz/), VDLAB_FUZZ_REPORT_ONLY=1 (no fuzzing: the report of the last
+# run's logs, its crash inputs and the regressions replayed with the fuzzers as built now, say after a fix), VDLAB_FUZZ_MERGE=1 (add the inputs that reach
 # new coverage to fuzz/corpus/<target> when it stays at most 40 files), CC/CXX (default clang-14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,40 +45,44 @@ fi
 
 out=results/reliability/fuzz.json
 mkdir -p results/reliability
-work=$build/fuzz-work
+work=$root/$build/fuzz-work
 entries=()
 for t in "${targets[@]}"; do
   fuzzer=$root/$build/fuzz/fuzz_$t
   dir=$work/$t
-  rm -rf "$dir"
-  mkdir -p "$dir/corpus" "$dir/artifacts"
-  cp fuzz/corpus/$t/* "$dir/corpus/"
-  start_files=$(ls "$dir/corpus" | wc -l)
-  # libFuzzer stops at the first crash: run again with the time left, so that one crash does not end
-  # the target's run (each crash input is kept under artifacts/).
-  # The HDF5 targets' mutations rewrite whole files (fuzz/hdf5_mutator.cpp): room for them to grow.
-  extra=()
-  case $t in clip_store | cell_file) extra=(-max_len=65536) ;; esac
-  left=$seconds
-  part=0
-  target_began=$(date +%s)
-  while [ "$left" -gt 0 ] && [ "$part" -lt 20 ]; do
-    part=$((part + 1))
-    began=$(date +%s)
-    echo "fuzz: $t for ${left}s (part $part)"
-    (cd "$dir" && nice -n 10 "$fuzzer" -max_total_time="$left" -rss_limit_mb=2048 -timeout=10 \
-      -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "${extra[@]}" corpus >"log.$part" 2>&1) || true
-    tail -n 8 "$dir/log.$part" | sed 's/^/  /'
-    left=$((left - ($(date +%s) - began)))
-    grep -q '^Done [0-9]* runs' "$dir/log.$part" && break  # ran to the end of its time
-  done
+  if [ "${VDLAB_FUZZ_REPORT_ONLY:-0}" != 1 ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir/corpus" "$dir/artifacts"
+    cp fuzz/corpus/$t/* "$dir/corpus/"
+    # libFuzzer stops at the first crash: run again with the time left, so that one crash does not end
+    # the target's run (each crash input is kept under artifacts/).
+    # The HDF5 targets' mutations rewrite whole files (fuzz/hdf5_mutator.cpp): room for them to grow.
+    extra=()
+    case $t in clip_store | cell_file) extra=(-max_len=65536) ;; esac
+    left=$seconds
+    part=0
+    target_began=$(date +%s)
+    while [ "$left" -gt 0 ] && [ "$part" -lt 20 ]; do
+      part=$((part + 1))
+      began=$(date +%s)
+      echo "fuzz: $t for ${left}s (part $part)"
+      (cd "$dir" && nice -n 10 "$fuzzer" -max_total_time="$left" -rss_limit_mb=2048 -timeout=10 \
+        -print_final_stats=1 -artifact_prefix="$dir/artifacts/" "${extra[@]}" corpus >"log.$part" 2>&1) || true
+      tail -n 8 "$dir/log.$part" | sed 's/^/  /'
+      left=$((left - ($(date +%s) - began)))
+      grep -q '^Done [0-9]* runs' "$dir/log.$part" && break  # ran to the end of its time
+    done
+    echo $(($(date +%s) - target_began)) >"$dir/seconds"
+  fi
+  start_files=$(ls fuzz/corpus/$t | wc -l)
   end_files=$(ls "$dir/corpus" | wc -l)
-  elapsed=$(($(date +%s) - target_began))
+  # (a run without its seconds file: what libFuzzer says it ran)
+  elapsed=$(cat "$dir/seconds" 2>/dev/null || grep -ho 'Done [0-9]* runs in [0-9]*' "$dir"/log.* | awk '{s += $5} END {print s + 0}')
 
   # Open crashes: this run's crash inputs and the committed regressions that the build still fails on.
   open=0
   found=0
-  for f in "$dir"/artifacts/* fuzz/regressions/$t/*; do
+  for f in "$dir"/artifacts/* "$root"/fuzz/regressions/$t/*; do
     [ -f "$f" ] || continue
     [ "$(basename "$f")" = README.md ] && continue
     case "$f" in "$dir"/artifacts/*) found=$((found + 1)) ;; esac

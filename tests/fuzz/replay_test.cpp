@@ -1,58 +1,14 @@
-// Every committed fuzz input, replayed through the fuzz targets' own functions in the regular build:
-// the seed corpus (fuzz/corpus/<target>/) and each crash libFuzzer found (fuzz/regressions/<target>/),
-// so a fixed crash stays fixed without clang or libFuzzer.
-#include <gtest/gtest.h>
-
-#include <algorithm>
-#include <exception>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <vector>
-
+// The file readers' fuzz inputs, replayed in the regular build (tests/support/fuzz_replay.h).
 #include "fuzz/targets.h"
+#include "support/fuzz_replay.h"
 
 namespace vdlab::fuzz {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::vector<fs::path> files_in(const fs::path& dir) {
-  std::vector<fs::path> out;
-  if (fs::is_directory(dir))
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_regular_file() && e.path().filename() != "README.md") out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::vector<std::uint8_t> bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-class FuzzReplayTest : public ::testing::TestWithParam<Target> {};
-
-TEST_P(FuzzReplayTest, CorpusAndRegressionsGiveAResultOrAClearError) {
-  const Target& target = GetParam();
-  const fs::path root = fs::path(VDLAB_SOURCE_DIR) / "fuzz";
-  const auto corpus = files_in(root / "corpus" / target.name);
-  ASSERT_FALSE(corpus.empty()) << "no seed corpus in " << (root / "corpus" / target.name);
-  auto inputs = corpus;
-  const auto regressions = files_in(root / "regressions" / target.name);
-  inputs.insert(inputs.end(), regressions.begin(), regressions.end());
-  for (const auto& path : inputs) {
-    const auto data = bytes_of(path);
-    try {
-      target.run(data.data(), data.size());
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << path << ": " << e.what();
-    }
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplayTest, ::testing::ValuesIn(targets()),
-                         [](const ::testing::TestParamInfo<Target>& info) { return std::string(info.param.name); });
+TEST(FuzzReplayTest, ClipStore) { test::replay_fuzz_inputs("clip_store", fuzz_clip_store); }
+TEST(FuzzReplayTest, CellFile) { test::replay_fuzz_inputs("cell_file", fuzz_cell_file); }
+TEST(FuzzReplayTest, SplitList) { test::replay_fuzz_inputs("split_list", fuzz_split_list); }
+TEST(FuzzReplayTest, ClipTokenizer) { test::replay_fuzz_inputs("clip_tokenizer", fuzz_clip_tokenizer); }
 
 }  // namespace
 }  // namespace vdlab::fuzz
