@@ -217,6 +217,7 @@ void apply_override(Json& raw, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("override '" + assignment + "': expected path=value, for example sampler.steps=50");
   const std::string path = assignment.substr(0, eq);
+  if (!valid_utf8(path)) throw ConfigError("override '" + assignment + "': a field path that is not UTF-8");
   const Json value = parse_yaml(assignment.substr(eq + 1), "override '" + assignment + "'");
   auto parts = split_path(path);
   std::vector<std::string> top;
@@ -239,7 +240,9 @@ void apply_override(Json& raw, const std::string& assignment) {
   }
 }
 
-Experiment parse_experiment(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {
+namespace {
+
+Experiment parse_fields(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {
   register_builtin_datasets();
   register_builtin_methods();
   register_builtin_metrics();
@@ -253,9 +256,17 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
     if (std::find(top.begin(), top.end(), it.key()) == top.end())
       throw ConfigError(origin + ": " + it.key() + ": unknown field" + suggestion_suffix(it.key(), top));
 
+  // Fields read as they are (not through a registry's parameters): their types checked here, so that a
+  // wrong one is an error naming the field rather than a JSON type error from deep inside.
+  for (const char* text_field : {"name", "description"})
+    if (raw.contains(text_field) && !raw.at(text_field).is_string() && !raw.at(text_field).is_null())
+      throw ConfigError(origin + ": " + text_field + ": expected text, got " + raw.at(text_field).dump());
+  if (raw.contains("train_dataset") && !raw.at("train_dataset").is_object() && !raw.at("train_dataset").is_null())
+    throw ConfigError("train_dataset: expected a mapping, got " + raw.at("train_dataset").dump());
+
   Experiment e;
   e.origin = origin;
-  e.name = raw.value("name", std::string());
+  if (raw.contains("name") && raw.at("name").is_string()) e.name = raw.at("name").get<std::string>();
   if (raw.contains("paper") && !raw.at("paper").is_null()) {
     validate_paper_section(raw.at("paper"));
     e.paper = raw.at("paper");
@@ -315,6 +326,8 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
     if (!v.is_object() || !v.contains("method") || !v.at("method").is_string())
       throw ConfigError(where + ".method: missing (one of: " + method_registry().join_names() + ")");
     const std::string method = v.at("method").get<std::string>();
+    if (v.contains("label") && !v.at("label").is_string())
+      throw ConfigError(where + ".label: expected text, got " + v.at("label").dump());
     const auto& entry = method_registry().get(method, where + ".method");
     for (auto& point : expand_grid(v, entry.params, where, variant_backbone_axes(v, backbone_given, where))) {
       Json params = point.first;
@@ -337,6 +350,17 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
     }
   }
   return e;
+}
+
+}  // namespace
+
+Experiment parse_experiment(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {
+  try {
+    return parse_fields(std::move(raw), origin, overrides);
+  } catch (const Json::exception& ex) {
+    // The checks above name the field; a value of a wrong type that slips past them is still bad input.
+    throw ConfigError(origin + ": a value of the wrong type (" + std::string(ex.what()) + ")");
+  }
 }
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {

@@ -12,8 +12,20 @@ namespace vdlab {
 
 namespace {
 
-Json scalar_to_json(const YAML::Node& node) {
+// Text the JSON values of an experiment can hold (and be hashed and saved as): UTF-8, checked as
+// strictly as nlohmann::json's dump() checks it (no overlong forms, no surrogates, nothing past
+// U+10FFFF), so that a Latin-1 file is one error naming its line instead of an exception from deep
+// inside planning.
+std::string not_utf8_where(const YAML::Node& node, const std::string& text, const std::string& origin) {
+  if (valid_utf8(text)) return "";
+  const auto m = node.Mark();
+  return origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+         ": text that is not UTF-8 (save the file as UTF-8)";
+}
+
+Json scalar_to_json(const YAML::Node& node, const std::string& origin) {
   const std::string& s = node.Scalar();
+  if (const std::string where = not_utf8_where(node, s, origin); !where.empty()) throw ConfigError(where);
   if (node.Tag() == "!") return s;  // quoted: always a string
   static const std::regex int_re(R"([-+]?[0-9]+)");
   static const std::regex float_re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
@@ -38,7 +50,7 @@ Json to_json(const YAML::Node& node, const std::string& origin) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined: return nullptr;
-    case YAML::NodeType::Scalar: return scalar_to_json(node);
+    case YAML::NodeType::Scalar: return scalar_to_json(node, origin);
     case YAML::NodeType::Sequence: {
       Json out = Json::array();
       for (const auto& item : node) out.push_back(to_json(item, origin));
@@ -53,6 +65,7 @@ Json to_json(const YAML::Node& node, const std::string& origin) {
                             ": mapping keys must be plain names");
         }
         const std::string key = kv.first.Scalar();
+        if (const std::string where = not_utf8_where(kv.first, key, origin); !where.empty()) throw ConfigError(where);
         if (out.contains(key)) {
           const auto m = kv.first.Mark();
           throw ConfigError(origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
@@ -67,6 +80,35 @@ Json to_json(const YAML::Node& node, const std::string& origin) {
 }
 
 }  // namespace
+
+bool valid_utf8(const std::string& text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // Lead byte: sequence length and the allowed range of the second byte (Unicode, Table 3-7).
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC) len = 3;
+    else if (c == 0xED) len = 3, hi = 0x9F;
+    else if (c >= 0xEE && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F;
+    else return false;
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return false;
+    i += len;
+  }
+  return true;
+}
 
 Json parse_yaml(const std::string& text, const std::string& origin) {
   try {
