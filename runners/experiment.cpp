@@ -22,6 +22,10 @@ namespace vdlab {
 
 namespace {
 
+// The most cells an experiment plans: lists cross into grids, and a few short lists (or a list pasted
+// many times) make more cells than any machine could run, and more than planning can hold in memory.
+constexpr std::size_t kMaxCells = 10000;
+
 // Fields a variant has besides its method's parameters. `backbone` is merged over the experiment's
 // backbone (a variant trained differently: FVDM's PTSS p, a loss weight); lists in it are grid axes.
 const std::vector<std::string> kVariantFields = {"method", "label", "zip", "backbone"};
@@ -147,6 +151,13 @@ std::vector<std::pair<Json, std::string>> expand_grid(const Json& given, const P
     }
     axes.push_back(axis);
     base.erase("zip");
+  }
+  std::size_t count = 1;
+  for (const auto& axis : axes) {
+    count = axis.size() == 0 ? 0 : std::min(kMaxCells + 1, count * axis.size());
+    if (count > kMaxCells)
+      throw ConfigError(where + ": its lists make more than " + std::to_string(kMaxCells) +
+                        " grid points; an experiment plans at most that many cells (split it into several)");
   }
   std::vector<std::pair<Json, std::string>> points = {{base, ""}};
   for (const auto& axis : axes) {
@@ -347,6 +358,11 @@ Experiment parse_fields(Json raw, const std::string& origin, const std::vector<s
       labels.push_back(label);
       resolved["label"] = label;
       e.variants.push_back(std::move(resolved));
+      if (e.variants.size() * e.datasets.size() * e.seeds.size() > kMaxCells)
+        throw ConfigError(where + ": the experiment makes more than " + std::to_string(kMaxCells) + " cells (" +
+                          std::to_string(e.datasets.size()) + " dataset splits x " + std::to_string(e.variants.size()) +
+                          "+ variants x " + std::to_string(e.seeds.size()) +
+                          " seeds); an experiment plans at most that many (split it into several)");
     }
   }
   return e;

@@ -46,14 +46,24 @@ Json scalar_to_json(const YAML::Node& node, const std::string& origin) {
   return s;
 }
 
-Json to_json(const YAML::Node& node, const std::string& origin) {
+// The most values a YAML document may expand to. Aliases share a node, so a few lines of anchors
+// referring to anchors expand to billions of values ("billion laughs"); no experiment has a million.
+constexpr std::size_t kMaxValues = 1000000;
+
+Json to_json(const YAML::Node& node, const std::string& origin, std::size_t& values) {
+  if (++values > kMaxValues) {
+    const auto m = node.Mark();
+    throw ConfigError(origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                      ": the document expands to more than " + std::to_string(kMaxValues) +
+                      " values (aliases of aliases?)");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined: return nullptr;
     case YAML::NodeType::Scalar: return scalar_to_json(node, origin);
     case YAML::NodeType::Sequence: {
       Json out = Json::array();
-      for (const auto& item : node) out.push_back(to_json(item, origin));
+      for (const auto& item : node) out.push_back(to_json(item, origin, values));
       return out;
     }
     case YAML::NodeType::Map: {
@@ -71,7 +81,7 @@ Json to_json(const YAML::Node& node, const std::string& origin) {
           throw ConfigError(origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
                             ": duplicate key '" + key + "'");
         }
-        out[key] = to_json(kv.second, origin);
+        out[key] = to_json(kv.second, origin, values);
       }
       return out;
     }
@@ -112,7 +122,8 @@ bool valid_utf8(const std::string& text) {
 
 Json parse_yaml(const std::string& text, const std::string& origin) {
   try {
-    return to_json(YAML::Load(text), origin);
+    std::size_t values = 0;
+    return to_json(YAML::Load(text), origin, values);
   } catch (const YAML::ParserException& e) {
     throw ConfigError(origin + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                       ": malformed YAML: " + e.msg);
