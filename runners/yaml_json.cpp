@@ -47,15 +47,20 @@ Json scalar_to_json(const YAML::Node& node, const std::string& origin) {
 }
 
 // The most values a YAML document may expand to. Aliases share a node, so a few lines of anchors
-// referring to anchors expand to billions of values ("billion laughs"); no experiment has a million.
-constexpr std::size_t kMaxValues = 1000000;
+// referring to anchors expand to billions of values ("billion laughs"); no experiment has 100,000.
+constexpr std::size_t kMaxValues = 100000;
 
-Json to_json(const YAML::Node& node, const std::string& origin, std::size_t& values) {
-  if (++values > kMaxValues) {
+// The deepest nesting converted (recursively): an alias inside its own anchor (`a: &a [*a]`) is a cycle.
+constexpr int kMaxDepth = 256;
+
+Json to_json(const YAML::Node& node, const std::string& origin, std::size_t& values, int depth = 0) {
+  if (++values > kMaxValues || depth > kMaxDepth) {
     const auto m = node.Mark();
     throw ConfigError(origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
-                      ": the document expands to more than " + std::to_string(kMaxValues) +
-                      " values (aliases of aliases?)");
+                      (depth > kMaxDepth ? ": nested more than " + std::to_string(kMaxDepth) +
+                                               " levels deep (an alias inside its own anchor?)"
+                                         : ": the document expands to more than " + std::to_string(kMaxValues) +
+                                               " values (aliases of aliases?)"));
   }
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -63,7 +68,7 @@ Json to_json(const YAML::Node& node, const std::string& origin, std::size_t& val
     case YAML::NodeType::Scalar: return scalar_to_json(node, origin);
     case YAML::NodeType::Sequence: {
       Json out = Json::array();
-      for (const auto& item : node) out.push_back(to_json(item, origin, values));
+      for (const auto& item : node) out.push_back(to_json(item, origin, values, depth + 1));
       return out;
     }
     case YAML::NodeType::Map: {
@@ -81,7 +86,7 @@ Json to_json(const YAML::Node& node, const std::string& origin, std::size_t& val
           throw ConfigError(origin + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
                             ": duplicate key '" + key + "'");
         }
-        out[key] = to_json(kv.second, origin, values);
+        out[key] = to_json(kv.second, origin, values, depth + 1);
       }
       return out;
     }
