@@ -91,7 +91,8 @@ for t in "${targets[@]}"; do
       echo "fuzz: $t: still crashes on $f"
     fi
   done
-  regressions=$(find fuzz/regressions/$t -type f ! -name README.md 2>/dev/null | wc -l)
+  regressions=0
+  [ -d fuzz/regressions/$t ] && regressions=$(find fuzz/regressions/$t -type f ! -name README.md | wc -l)
 
   entries+=("$(python3 - "$t" "$elapsed" "$start_files" "$end_files" "$found" "$open" "$regressions" "$dir" <<'EOF'
 import glob, json, re, sys
