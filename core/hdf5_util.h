@@ -29,6 +29,14 @@ std::vector<std::string> read_strings(const H5::Group& g, const std::string& nam
 // uint8 array of any shape, chunked per first-axis item, shuffled and deflated.
 void write_bytes(H5::Group& g, const std::string& name, const std::vector<hsize_t>& shape, const std::uint8_t* data);
 
+// The extent of dataset `d`, checked before anything is allocated to read it: the sizes come from the
+// file, and a corrupt file can declare any. It must have `rank` dimensions, and its bytes in memory
+// (`element_bytes` per element), and those of one storage chunk, must be bytes the file can hold: real
+// data is in the file, deflated at most 1032:1 (deflate's limit), so more than 1032 times the file's
+// size is a corrupt file, not data (64 MiB at least, so that a small dataset never written, which
+// reads as its fill value, stays readable). Throws IoError naming the file and the dataset.
+std::vector<hsize_t> checked_extent(const H5::DataSet& d, int rank, std::size_t element_bytes);
+
 // A name usable as an HDF5 link ('/' is the only character HDF5 forbids; '.' alone is reserved).
 std::string link_name(const std::string& key);
 

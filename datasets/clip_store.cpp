@@ -1,6 +1,8 @@
 #include "datasets/clip_store.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -22,9 +24,12 @@ class ClipStore : public ClipSource {
       if (!h5::has_attr(root, "format") || h5::read_string_attr(root, "format") != kClipStoreFormat)
         throw IoError(path_ + ": not a vdlab clip store (no format attribute '" + kClipStoreFormat + "')");
       videos_ = file_.openDataSet("videos");
-      if (videos_.getSpace().getSimpleExtentNdims() != 5) throw IoError(path_ + ": /videos is not [N, F, H, W, 3]");
-      videos_.getSpace().getSimpleExtentDims(dims_);
+      const std::vector<hsize_t> dims = h5::checked_extent(videos_, 5, 1);
+      std::copy(dims.begin(), dims.end(), dims_);
       if (dims_[4] != 3) throw IoError(path_ + ": /videos does not have 3 channels");
+      if (std::max({dims_[1], dims_[2], dims_[3]}) > hsize_t(std::numeric_limits<int>::max()))
+        throw IoError(path_ + ": /videos declares frames of " + std::to_string(dims_[1]) + "x" + std::to_string(dims_[2]) +
+                      "x" + std::to_string(dims_[3]) + ": corrupt");
       labels_ = h5::read_ints(root, "labels");
       captions_ = h5::read_strings(root, "captions");
       ids_ = h5::read_strings(root, "ids");

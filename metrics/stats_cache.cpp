@@ -2,7 +2,9 @@
 
 #include <H5Cpp.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -108,8 +110,9 @@ Features read_features(const std::string& path, Json* protocol) {
       if (protocol->is_discarded()) throw IoError(path + ": its protocol attribute is not JSON");
     }
     H5::DataSet s = f.openDataSet("features");
-    hsize_t dims[2] = {0, 0};
-    s.getSpace().getSimpleExtentDims(dims);
+    const std::vector<hsize_t> dims = h5::checked_extent(s, 2, sizeof(float));
+    if (std::max(dims[0], dims[1]) > hsize_t(std::numeric_limits<int>::max()))
+      throw IoError(path + ": features of " + std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + ": corrupt");
     Features out;
     out.rows = int(dims[0]);
     out.cols = int(dims[1]);

@@ -1,6 +1,8 @@
 #include "results/cell_file.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "core/error.h"
 #include "core/atomic_file.h"
@@ -30,9 +32,10 @@ void write_samples(H5::Group& root, const std::vector<Video>& samples, const std
 void read_samples(const H5::Group& root, std::vector<Video>& samples, const std::string& path) {
   if (!root.nameExists("samples")) return;
   H5::DataSet d = root.openDataSet("samples");
-  hsize_t dims[5];
-  if (d.getSpace().getSimpleExtentNdims() != 5) throw IoError(path + ": /samples is not [N, F, H, W, 3]");
-  d.getSpace().getSimpleExtentDims(dims);
+  const std::vector<hsize_t> dims = h5::checked_extent(d, 5, 1);
+  if (dims[4] != 3 || std::max({dims[1], dims[2], dims[3]}) > hsize_t(std::numeric_limits<int>::max()))
+    throw IoError(path + ": /samples is not [N, F, H, W, 3] (shape " + std::to_string(dims[1]) + "x" +
+                  std::to_string(dims[2]) + "x" + std::to_string(dims[3]) + "x" + std::to_string(dims[4]) + ")");
   std::vector<std::uint8_t> all(dims[0] * dims[1] * dims[2] * dims[3] * dims[4]);
   d.read(all.data(), H5::PredType::NATIVE_UINT8);
   const std::size_t per = dims[1] * dims[2] * dims[3] * dims[4];
@@ -163,6 +166,8 @@ std::string read_cell_hash(const std::string& path) {
     if (!h5::has_attr(root, "format") || h5::read_string_attr(root, "format") != kCellFormat) return "";
     return h5::read_string_attr(root, "hash");
   } catch (const H5::Exception&) {
+    return "";
+  } catch (const Error&) {  // an attribute of the wrong shape or type (h5::read_string_attr)
     return "";
   }
 }

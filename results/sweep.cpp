@@ -85,8 +85,7 @@ void write_int64s(H5::Group& g, const std::string& name, const std::vector<std::
 
 std::vector<std::int64_t> read_int64s(const H5::Group& g, const std::string& name) {
   H5::DataSet d = g.openDataSet(name);
-  hsize_t n = 0;
-  d.getSpace().getSimpleExtentDims(&n);
+  const hsize_t n = h5::checked_extent(d, 1, sizeof(std::int64_t))[0];
   std::vector<std::int64_t> out(n);
   if (n) d.read(out.data(), H5::PredType::NATIVE_INT64);
   return out;

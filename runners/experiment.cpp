@@ -22,6 +22,10 @@ namespace vdlab {
 
 namespace {
 
+// The most cells an experiment plans: lists cross into grids, and a few short lists (or a list pasted
+// many times) make more cells than any machine could run, and more than planning can hold in memory.
+constexpr std::size_t kMaxCells = 10000;
+
 // Fields a variant has besides its method's parameters. `backbone` is merged over the experiment's
 // backbone (a variant trained differently: FVDM's PTSS p, a loss weight); lists in it are grid axes.
 const std::vector<std::string> kVariantFields = {"method", "label", "zip", "backbone"};
@@ -148,6 +152,13 @@ std::vector<std::pair<Json, std::string>> expand_grid(const Json& given, const P
     axes.push_back(axis);
     base.erase("zip");
   }
+  std::size_t count = 1;
+  for (const auto& axis : axes) {
+    count = axis.size() == 0 ? 0 : std::min(kMaxCells + 1, count * axis.size());
+    if (count > kMaxCells)
+      throw ConfigError(where + ": its lists make more than " + std::to_string(kMaxCells) +
+                        " grid points; an experiment plans at most that many cells (split it into several)");
+  }
   std::vector<std::pair<Json, std::string>> points = {{base, ""}};
   for (const auto& axis : axes) {
     std::vector<std::pair<Json, std::string>> next;
@@ -217,6 +228,7 @@ void apply_override(Json& raw, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("override '" + assignment + "': expected path=value, for example sampler.steps=50");
   const std::string path = assignment.substr(0, eq);
+  if (!valid_utf8(path)) throw ConfigError("override '" + assignment + "': a field path that is not UTF-8");
   const Json value = parse_yaml(assignment.substr(eq + 1), "override '" + assignment + "'");
   auto parts = split_path(path);
   std::vector<std::string> top;
@@ -239,7 +251,9 @@ void apply_override(Json& raw, const std::string& assignment) {
   }
 }
 
-Experiment parse_experiment(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {
+namespace {
+
+Experiment parse_fields(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {
   register_builtin_datasets();
   register_builtin_methods();
   register_builtin_metrics();
@@ -253,9 +267,17 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
     if (std::find(top.begin(), top.end(), it.key()) == top.end())
       throw ConfigError(origin + ": " + it.key() + ": unknown field" + suggestion_suffix(it.key(), top));
 
+  // Fields read as they are (not through a registry's parameters): their types checked here, so that a
+  // wrong one is an error naming the field rather than a JSON type error from deep inside.
+  for (const char* text_field : {"name", "description"})
+    if (raw.contains(text_field) && !raw.at(text_field).is_string() && !raw.at(text_field).is_null())
+      throw ConfigError(origin + ": " + text_field + ": expected text, got " + raw.at(text_field).dump());
+  if (raw.contains("train_dataset") && !raw.at("train_dataset").is_object() && !raw.at("train_dataset").is_null())
+    throw ConfigError("train_dataset: expected a mapping, got " + raw.at("train_dataset").dump());
+
   Experiment e;
   e.origin = origin;
-  e.name = raw.value("name", std::string());
+  if (raw.contains("name") && raw.at("name").is_string()) e.name = raw.at("name").get<std::string>();
   if (raw.contains("paper") && !raw.at("paper").is_null()) {
     validate_paper_section(raw.at("paper"));
     e.paper = raw.at("paper");
@@ -315,6 +337,8 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
     if (!v.is_object() || !v.contains("method") || !v.at("method").is_string())
       throw ConfigError(where + ".method: missing (one of: " + method_registry().join_names() + ")");
     const std::string method = v.at("method").get<std::string>();
+    if (v.contains("label") && !v.at("label").is_string())
+      throw ConfigError(where + ".label: expected text, got " + v.at("label").dump());
     const auto& entry = method_registry().get(method, where + ".method");
     for (auto& point : expand_grid(v, entry.params, where, variant_backbone_axes(v, backbone_given, where))) {
       Json params = point.first;
@@ -334,9 +358,25 @@ Experiment parse_experiment(Json raw, const std::string& origin, const std::vect
       labels.push_back(label);
       resolved["label"] = label;
       e.variants.push_back(std::move(resolved));
+      if (e.variants.size() * e.datasets.size() * e.seeds.size() > kMaxCells)
+        throw ConfigError(where + ": the experiment makes more than " + std::to_string(kMaxCells) + " cells (" +
+                          std::to_string(e.datasets.size()) + " dataset splits x " + std::to_string(e.variants.size()) +
+                          "+ variants x " + std::to_string(e.seeds.size()) +
+                          " seeds); an experiment plans at most that many (split it into several)");
     }
   }
   return e;
+}
+
+}  // namespace
+
+Experiment parse_experiment(Json raw, const std::string& origin, const std::vector<std::string>& overrides) {
+  try {
+    return parse_fields(std::move(raw), origin, overrides);
+  } catch (const Json::exception& ex) {
+    // The checks above name the field; a value of a wrong type that slips past them is still bad input.
+    throw ConfigError(origin + ": a value of the wrong type (" + std::string(ex.what()) + ")");
+  }
 }
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
