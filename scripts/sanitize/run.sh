@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds vdlab with AddressSanitizer and UndefinedBehaviorSanitizer in build-sanitize/ (VDLAB_SANITIZE,
+# cmake/VdlabTargets.cmake) and runs tests under them: the unit tests, then the integration tests, or
+# what the arguments (ctest's, e.g. -L unit) select. Any sanitizer report fails the test that met it.
+# Writes build-sanitize/sanitizer.json: commit, compiler, build and test seconds, tests run and failed,
+# the sanitizer fixes in the history and the suppressions in force (scripts/sanitize/summary.py).
+# Called by scripts/test.sh --sanitize, which installs the dependencies first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+build=$root/build-sanitize
+jobs=${VDLAB_BUILD_JOBS:-$(nproc)}
+
+# Sanitizer options (env.sh), for the build too: gtest_discover_tests runs every test binary to list
+# its tests.
+source "$root/scripts/sanitize/env.sh"
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+start=$(date +%s)
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVDLAB_SANITIZE=ON \
+  -DVDLAB_BUILD_BENCHMARKS=OFF -DVDLAB_WERROR="${VDLAB_WERROR:-OFF}"
+# Benchmarks are off: the libraries, the vdlab command (the CLI tests run it) and the test binaries.
+cmake --build "$build" -j "$jobs"
+build_seconds=$(($(date +%s) - start))
+
+# The unit and then the integration tests, or one run of what the arguments select.
+status=0
+junits=()
+labels=()
+run_ctest() {  # LABEL CTEST_ARGUMENTS...
+  local junit=$build/sanitize-junit-${#junits[@]}.xml
+  rm -f "$junit"
+  labels+=("$1")
+  junits+=("$junit")
+  shift
+  (cd "$build" && ctest --output-on-failure -LE gpu -j "$(nproc)" --timeout 1800 --output-junit "$junit" "$@") || status=1
+}
+start=$(date +%s)
+if [ $# -gt 0 ]; then
+  run_ctest "$*" "$@"
+else
+  run_ctest unit -L '^unit$'
+  run_ctest integration -L '^integration$'
+fi
+test_seconds=$(($(date +%s) - start))
+
+summary=(--build "$build" --out "$build/sanitizer.json" --build-seconds "$build_seconds"
+         --test-seconds "$test_seconds" --jobs "$jobs")
+for i in "${!junits[@]}"; do
+  summary+=("--label=${labels[$i]}" "--junit=${junits[$i]}")
+done
+/usr/bin/python3 "$root/scripts/sanitize/summary.py" "${summary[@]}"
+exit $status
