@@ -23,6 +23,9 @@ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVDL
 # Benchmarks are off: the libraries, the vdlab command (the CLI tests run it) and the test binaries.
 cmake --build "$build" -j "$jobs"
 build_seconds=$(($(date +%s) - start))
+# The compilers' CPU time (user + system of this script's finished children so far): what the build
+# costs on cores of its own, whatever else shares them now.
+build_cpu_seconds=$(times | awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
 
 # The unit and then the integration tests, or one run of what the arguments select.
 status=0
@@ -46,7 +49,7 @@ fi
 test_seconds=$(($(date +%s) - start))
 
 summary=(--build "$build" --out "$build/sanitizer.json" --build-seconds "$build_seconds"
-         --test-seconds "$test_seconds" --jobs "$jobs")
+         --build-cpu-seconds "$build_cpu_seconds" --test-seconds "$test_seconds" --jobs "$jobs")
 for i in "${!junits[@]}"; do
   summary+=("--label=${labels[$i]}" "--junit=${junits[$i]}")
 done

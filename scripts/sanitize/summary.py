@@ -76,6 +76,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--build-seconds", type=int, required=True)
+    ap.add_argument("--build-cpu-seconds", type=int, required=True)
     ap.add_argument("--test-seconds", type=int, required=True)
     ap.add_argument("--jobs", type=int, required=True)
     ap.add_argument("--label", action="append", default=[], help="what one ctest run selected")
@@ -102,6 +103,7 @@ def main():
         "suppressions": suppressions(),
         "options": {k: os.environ.get(k, "") for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")},
         "build_seconds": a.build_seconds,
+        "build_cpu_seconds": a.build_cpu_seconds,
         "test_seconds": a.test_seconds,
         "build_jobs": a.jobs,
         "cores": os.cpu_count(),
