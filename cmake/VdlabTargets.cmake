@@ -12,8 +12,6 @@ function(vdlab_library name)
   if(ARG_TORCH)
     target_link_libraries(${name} PUBLIC ${TORCH_LIBRARIES})
     target_compile_options(${name} PUBLIC ${VDLAB_TORCH_FLAGS})
-    set_target_properties(${name} PROPERTIES VDLAB_TORCH ON)
-    vdlab_sanitize_torch_pch(${name})
   endif()
   vdlab_warnings(${name})
   # Whatever links a sanitized library (the executables here, a program built against the installed
@@ -55,13 +53,3 @@ macro(vdlab_sanitize_all)
     add_link_options(${VDLAB_SANITIZE_FLAGS})
   endif()
 endmacro()
-
-# The sanitized build compiles LibTorch's headers once per target, not once per file: they are most of
-# a file's compile time (12 of 18 s), and the sanitized build misses the compiler cache of the release
-# build (different flags), so a fresh machine pays for every file. The release build keeps plain
-# includes, where the compiler cache serves most files.
-function(vdlab_sanitize_torch_pch target)
-  if(VDLAB_SANITIZE)
-    target_precompile_headers(${target} PRIVATE <torch/torch.h>)
-  endif()
-endfunction()

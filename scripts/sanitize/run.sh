@@ -18,10 +18,22 @@ source "$root/scripts/sanitize/env.sh"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 start=$(date +%s)
+# VDLAB_SANITIZE_TESTS names the test binaries (by library) to build and run, all six by default; the
+# build is those binaries, what they link and, for the runners tests, the vdlab command they run.
+read -r -a binaries <<<"${VDLAB_SANITIZE_TESTS:-core datasets results methods metrics runners}"
+targets=()
+for b in "${binaries[@]}"; do
+  targets+=("${b}_tests")
+  [ "$b" = runners ] && targets+=(vdlab)
+done
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVDLAB_SANITIZE=ON \
-  -DVDLAB_BUILD_BENCHMARKS=OFF -DVDLAB_WERROR="${VDLAB_WERROR:-OFF}"
-# Benchmarks are off: the libraries, the vdlab command (the CLI tests run it) and the test binaries.
-cmake --build "$build" -j "$jobs"
+  -DVDLAB_BUILD_BENCHMARKS=OFF -DVDLAB_WERROR="${VDLAB_WERROR:-OFF}" -DVDLAB_TEST_BINARIES="$(IFS=';'; echo "${binaries[*]}")"
+steps_before=$(cat "$build/.ninja_log" 2>/dev/null | wc -l)
+cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+# How many build steps (compiles, links) this run did: build_seconds is a full compile's only when
+# this is all of them, not an incremental build's.
+build_steps=$(($(cat "$build/.ninja_log" 2>/dev/null | wc -l) - steps_before))
+[ "$build_steps" -ge 0 ] || build_steps=0  # ninja compacted its log
 build_seconds=$(($(date +%s) - start))
 # The compilers' CPU time (user + system of this script's finished children so far): what the build
 # costs on cores of its own, whatever else shares them now.
@@ -49,7 +61,8 @@ fi
 test_seconds=$(($(date +%s) - start))
 
 summary=(--build "$build" --out "$build/sanitizer.json" --build-seconds "$build_seconds"
-         --build-cpu-seconds "$build_cpu_seconds" --test-seconds "$test_seconds" --jobs "$jobs")
+         --build-cpu-seconds "$build_cpu_seconds" --test-seconds "$test_seconds" --jobs "$jobs"
+         --build-steps "$build_steps" --binaries "${binaries[*]}")
 for i in "${!junits[@]}"; do
   summary+=("--label=${labels[$i]}" "--junit=${junits[$i]}")
 done

@@ -77,8 +77,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--build-seconds", type=int, required=True)
     ap.add_argument("--build-cpu-seconds", type=int, required=True)
+    ap.add_argument("--build-steps", type=int, required=True, help="steps ninja ran (0 if not ninja)")
     ap.add_argument("--test-seconds", type=int, required=True)
     ap.add_argument("--jobs", type=int, required=True)
+    ap.add_argument("--binaries", required=True, help="the test binaries built, by library")
     ap.add_argument("--label", action="append", default=[], help="what one ctest run selected")
     ap.add_argument("--junit", action="append", default=[], help="that run's JUnit file")
     a = ap.parse_args()
@@ -96,6 +98,7 @@ def main():
         "sanitizers": sanitizers,
         "flags": flags,
         "labels": a.label,
+        "test_binaries": a.binaries.split(),
         "tests_run": sum(r["tests_run"] for r in runs),
         "tests_failed": sum(r["tests_failed"] for r in runs),
         "runs": runs,
@@ -104,6 +107,7 @@ def main():
         "options": {k: os.environ.get(k, "") for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")},
         "build_seconds": a.build_seconds,
         "build_cpu_seconds": a.build_cpu_seconds,
+        "build_steps": a.build_steps,
         "test_seconds": a.test_seconds,
         "build_jobs": a.jobs,
         "cores": os.cpu_count(),
