@@ -28,11 +28,12 @@ for b in "${binaries[@]}"; do
 done
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVDLAB_SANITIZE=ON \
   -DVDLAB_BUILD_BENCHMARKS=OFF -DVDLAB_WERROR="${VDLAB_WERROR:-OFF}" -DVDLAB_TEST_BINARIES="$(IFS=';'; echo "${binaries[*]}")"
-steps_before=$(cat "$build/.ninja_log" 2>/dev/null | wc -l)
+ninja_log_lines() { if [ -f "$build/.ninja_log" ]; then wc -l <"$build/.ninja_log"; else echo 0; fi; }
+steps_before=$(ninja_log_lines)
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 # How many build steps (compiles, links) this run did: build_seconds is a full compile's only when
 # this is all of them, not an incremental build's.
-build_steps=$(($(cat "$build/.ninja_log" 2>/dev/null | wc -l) - steps_before))
+build_steps=$(($(ninja_log_lines) - steps_before))
 [ "$build_steps" -ge 0 ] || build_steps=0  # ninja compacted its log
 build_seconds=$(($(date +%s) - start))
 # The compilers' CPU time (user + system of this script's finished children so far): what the build
