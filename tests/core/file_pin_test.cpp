@@ -35,7 +35,7 @@ TEST(HashPin, TakesTheFullHashInEitherCase) {
 }
 
 TEST(HashPin, RefusesAPrefixOrATaggedForm) {
-  for (const std::string bad : {kAbc.substr(0, 12), kAbc + "0", "sha256:" + kAbc, kAbc.substr(0, 63) + "g", std::string("yes")}) {
+  for (const std::string& bad : {kAbc.substr(0, 12), kAbc + "0", "sha256:" + kAbc, kAbc.substr(0, 63) + "g", std::string("yes")}) {
     try {
       parse_sha256_pin(bad, "metrics[0].sha256");
       ADD_FAILURE() << "accepted " << bad;
