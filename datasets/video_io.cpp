@@ -80,8 +80,10 @@ Video read_video(const std::string& path, const ReadOptions& o) {
 void encode_video(const Video& video, const std::string& path, double fps) {
   cv::VideoWriter writer;
   const cv::Size size(video.width, video.height);
-  if (!writer.open(path, cv::VideoWriter::fourcc('a', 'v', 'c', '1'), fps, size) &&
-      !writer.open(path, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size))
+  // FFmpeg only, as for reading: other backends may read the name as a pipeline description
+  // (GStreamer's does when it lacks a known extension), and a path is a file name, never a command.
+  if (!writer.open(path, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('a', 'v', 'c', '1'), fps, size) &&
+      !writer.open(path, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, size))
     throw IoError(path + ": cannot open a video writer");
   cv::Mat bgr;
   for (int f = 0; f < video.frames; ++f) {

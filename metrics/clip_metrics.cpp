@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "metrics/builtin_metrics.h"
 #include "metrics/extractors/extractor.h"
+#include "metrics/extractors/extractor_files.h"
 #include "metrics/extractors/tiny_clip.h"
 #include "metrics/extractors/training_domain.h"
 #include "core/text/clip_tokenizer.h"
@@ -52,7 +53,7 @@ MetricValue skipped(const std::string& key, const std::string& reason, Json prot
 // trained (once, cached) into the cache folder with the tokenizer vocabulary. Null with the reason when
 // it cannot be had.
 std::unique_ptr<Extractor> open_clip(const std::string& name, const Json& tiny_train, const MetricContext& ctx,
-                                     std::string& reason) {
+                                     const ExtractorPin& pin, std::string& reason) {
   if (name == kTinyClipName) {
     if (ctx.cache_dir.empty()) {
       reason = "tiny-clip is trained into the cache folder, and none is set (--cache)";
@@ -65,7 +66,7 @@ std::unique_ptr<Extractor> open_clip(const std::string& name, const Json& tiny_t
       return nullptr;
     }
     const TinyClipResult t = ensure_tiny_clip(TinyClipConfig::make(tiny_train), ctx.cache_dir, vocab);
-    return Extractor::load(t.path, ExtractorInterface::clip, kTinyClipName, ctx.device);
+    return Extractor::load(t.path, ExtractorInterface::clip, kTinyClipName, ctx.device, pin.sha256, pin.where);
   }
   const std::string path = find_standard_extractor(ctx.weights_dir, kClipName);
   if (path.empty()) {
@@ -75,7 +76,7 @@ std::unique_ptr<Extractor> open_clip(const std::string& name, const Json& tiny_t
                        " (scripts/fetch-weights.sh and scripts/export_clip.py make one)";
     return nullptr;
   }
-  return Extractor::load(path, ExtractorInterface::clip, kClipName, ctx.device);
+  return Extractor::load(path, ExtractorInterface::clip, kClipName, ctx.device, pin.sha256, pin.where);
 }
 
 // tiny-clip's training data goes into the protocol; the log warns when the real clips the generated ones
@@ -100,6 +101,7 @@ class ClipSimMetric : public Metric {
         clamp_(p.get<bool>("clamp")),
         extractor_(p.get<std::string>("extractor")),
         tiny_train_(p.at("tiny_train")),
+        pin_(extractor_pin(p)),
         mismatched_(p.get<std::string>("captions") == "mismatched") {}
 
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
@@ -115,7 +117,7 @@ class ClipSimMetric : public Metric {
         std::any_of(fake.captions.begin(), fake.captions.end(), [](const std::string& c) { return c.empty(); }))
       return {skipped(key, "the generated videos do not all have captions", protocol)};
     std::string reason;
-    auto ex = open_clip(extractor_, tiny_train_, ctx, reason);
+    auto ex = open_clip(extractor_, tiny_train_, ctx, pin_, reason);
     if (!ex) return {skipped(key, reason, protocol)};
     const std::string vocab = find_clip_vocab(ctx.weights_dir);
     if (vocab.empty())
@@ -129,12 +131,14 @@ class ClipSimMetric : public Metric {
     std::vector<std::vector<std::int64_t>> tokens;
     for (std::size_t i = 0; i < n; ++i) tokens.push_back(tokenizer.tokenize(fake.captions[(i + shift) % n]));
     const Features text = ex->clip_text_embeddings(tokens);
+    require_finite_features(text, "CLIP-SIM text features", ex->info().name + " on the captions");
     MetricValue v;
     v.key = key;
     v.higher_is_better = true;
     double total = 0;
     fake.for_each([&](std::size_t i, const Video& video) {
       const Features img = ex->clip_image_embeddings(video);
+      require_finite_features(img, "CLIP-SIM image features", ex->info().name + " on generated video " + std::to_string(i));
       if (img.cols != text.cols) throw ExtractorError(ex->info().path + ": image and text embeddings differ in size");
       double s = 0;
       for (int f = 0; f < img.rows; ++f) s += finish(dot(img.row(f), text.row(int(i)), img.cols), scale_, clamp_);
@@ -152,6 +156,7 @@ class ClipSimMetric : public Metric {
   bool clamp_;
   std::string extractor_;
   Json tiny_train_;
+  ExtractorPin pin_;
   bool mismatched_;
 };
 
@@ -161,7 +166,8 @@ class FrameConsistencyMetric : public Metric {
       : scale_(p.get<double>("scale")),
         clamp_(p.get<bool>("clamp")),
         extractor_(p.get<std::string>("extractor")),
-        tiny_train_(p.at("tiny_train")) {}
+        tiny_train_(p.at("tiny_train")),
+        pin_(extractor_pin(p)) {}
 
   std::vector<MetricValue> compute(const VideoSet& real, const VideoSet& fake, MetricContext& ctx) override {
     const std::string key = metric_key("fc", convention_parts(extractor_, scale_, clamp_));
@@ -169,7 +175,7 @@ class FrameConsistencyMetric : public Metric {
                   {"aggregate", "mean over consecutive frame pairs, then over videos, of cos(frame f, frame f+1)"},
                   {"preprocessing", "shorter side 224 bicubic (antialiased), centre crop, CLIP mean/std"}};
     std::string reason;
-    auto ex = open_clip(extractor_, tiny_train_, ctx, reason);
+    auto ex = open_clip(extractor_, tiny_train_, ctx, pin_, reason);
     if (!ex) return {skipped(key, reason, protocol)};
     protocol["extractor"] = ex->info().to_json();
     note_training_domain(extractor_, tiny_train_, real, protocol);
@@ -179,9 +185,10 @@ class FrameConsistencyMetric : public Metric {
     if (fake.empty()) return {skipped(key, "an empty video set", protocol)};
     double total = 0;
     bool too_short = false;
-    fake.for_each([&](std::size_t, const Video& video) {
+    fake.for_each([&](std::size_t i, const Video& video) {
       if (too_short || (too_short = video.frames < 2)) return;
       const Features img = ex->clip_image_embeddings(video);
+      require_finite_features(img, "frame consistency features", ex->info().name + " on generated video " + std::to_string(i));
       double s = 0;
       for (int f = 0; f + 1 < img.rows; ++f) s += finish(dot(img.row(f), img.row(f + 1), img.cols), scale_, clamp_);
       v.per_sample.push_back(s / (img.rows - 1));
@@ -199,6 +206,7 @@ class FrameConsistencyMetric : public Metric {
   bool clamp_;
   std::string extractor_;
   Json tiny_train_;
+  ExtractorPin pin_;
 };
 
 }  // namespace
@@ -218,10 +226,10 @@ void register_clip_metrics(MetricRegistry& r) {
                       "own (each video with its caption) or mismatched (with another video's caption: the control "
                       "that shows the model follows the text; named in the key)",
                       {"own", "mismatched"}, {}});
-  r.add({"clip_sim", "CLIP-SIM: mean cosine between frames and their video's caption; key clip_sim[<extractor>]",
-         clip_sim, [](const Params& p) -> MetricPtr { return std::make_shared<ClipSimMetric>(p); }});
-  r.add({"fc", "frame consistency: mean CLIP cosine between consecutive frames; key fc[<extractor>]", conventions,
-         [](const Params& p) -> MetricPtr { return std::make_shared<FrameConsistencyMetric>(p); }});
+  r.add(with_extractor_pin({"clip_sim", "CLIP-SIM: mean cosine between frames and their video's caption; key clip_sim[<extractor>]",
+         clip_sim, [](const Params& p) -> MetricPtr { return std::make_shared<ClipSimMetric>(p); }}));
+  r.add(with_extractor_pin({"fc", "frame consistency: mean CLIP cosine between consecutive frames; key fc[<extractor>]", conventions,
+         [](const Params& p) -> MetricPtr { return std::make_shared<FrameConsistencyMetric>(p); }}));
 }
 
 }  // namespace vdlab

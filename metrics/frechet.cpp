@@ -81,6 +81,18 @@ double trace_sqrt_product_symmetric(const Eigen::MatrixXd& s1, const Eigen::Matr
   return sum_sqrt_clamped(ev);
 }
 
+namespace {
+
+// `part` ("mean", "covariance") of `set`, refused when any value is NaN or Inf.
+void require_finite(const Eigen::MatrixXd& m, const FrechetOptions& o, const char* part, const std::string& set) {
+  const Eigen::Index bad = m.size() - m.array().isFinite().count();
+  if (bad > 0)
+    throw NumericError(o.stage + " " + part + ": the " + set + "'s " + part + " has " + std::to_string(bad) +
+                       " non-finite values of " + std::to_string(m.size()) + "; no distance is computed from it");
+}
+
+}  // namespace
+
 FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1, const Eigen::VectorXd& mu2,
                                const Eigen::MatrixXd& s2, const FrechetOptions& options) {
   const Eigen::Index d = mu1.size();
@@ -89,6 +101,10 @@ FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd
                       std::to_string(mu2.size()) + ", S1 " + std::to_string(s1.rows()) + "x" +
                       std::to_string(s1.cols()) + ", S2 " + std::to_string(s2.rows()) + "x" +
                       std::to_string(s2.cols()) + ")");
+  require_finite(mu1, options, "mean", options.first);
+  require_finite(mu2, options, "mean", options.second);
+  require_finite(s1, options, "covariance", options.first);
+  require_finite(s2, options, "covariance", options.second);
   FrechetResult r;
   r.mean_term = (mu1 - mu2).squaredNorm();
   r.trace1 = s1.trace();
@@ -105,7 +121,11 @@ FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd
     r.trace2 = b.trace();
     r.trace_sqrt = trace_sqrt_product(a, b, &r.route);
     r.value = r.mean_term + r.trace1 + r.trace2 - 2.0 * r.trace_sqrt;
-    if (!std::isfinite(r.value)) log_warn("Frechet distance is still not finite after the retry");
+    if (!std::isfinite(r.value))
+      throw NumericError(options.stage + " distance: not finite (" + std::to_string(r.value) +
+                         ") from finite statistics, even with " + std::to_string(options.retry_eps) +
+                         " * I added to both covariances (trace of the square-root product: " +
+                         std::to_string(r.trace_sqrt) + ", route " + r.route + ")");
   }
   return r;
 }

@@ -28,10 +28,16 @@ struct FrechetResult {
 
 struct FrechetOptions {
   double retry_eps = 1e-6;   // added to both diagonals when the first result is not finite
+  // What errors name: the metric ("FID", "FVD") and the two sets.
+  std::string stage = "Frechet";
+  std::string first = "first set", second = "second set";
 };
 
-// From means and covariances. Throws ConfigError on mismatched shapes. A result that stays non-finite
-// after the retry is returned as is (value NaN or inf) with `retried` set.
+// From means and covariances. Throws ConfigError on mismatched shapes. No distance is computed from
+// non-finite statistics: a NaN or Inf in a mean or covariance is a NumericError naming the stage, the
+// set and the count ("FID covariance: the generated set's covariance has 3 non-finite values of
+// 4194304"). A result that is not finite after the eps * I retry (rounding on finite statistics) is a
+// NumericError too, never a NaN value.
 FrechetResult frechet_distance(const Eigen::VectorXd& mu1, const Eigen::MatrixXd& s1, const Eigen::VectorXd& mu2,
                                const Eigen::MatrixXd& s2, const FrechetOptions& options = {});
 

@@ -1,15 +1,19 @@
 // FID (per frame) and FVD (stylegan-v and center-crop protocols) over TorchScript extractors, with
 // reference statistics cached by split hash, protocol and extractor hash.
+#include <cctype>
 #include <filesystem>
 #include <functional>
 #include <random>
 #include <stdexcept>
 
 #include "core/file_name.h"
+#include "core/file_pin.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "metrics/builtin_metrics.h"
 #include "metrics/extractors/extractor.h"
+#include "metrics/extractors/extractor_files.h"
+#include "metrics/extractors/tiny_clip.h"
 #include "metrics/extractors/tiny_extractors.h"
 #include "metrics/extractors/training_domain.h"
 #include "metrics/frechet.h"
@@ -38,6 +42,39 @@ std::string find_standard_extractor(const std::string& weights_dir, const std::s
   return "";
 }
 
+std::string extractor_file(const std::string& name, const Json& tiny_train, const MetricContext& ctx) {
+  if (name == "tiny-clip") return ctx.cache_dir.empty() ? "" : cached_tiny_clip_path(TinyClipConfig::make(tiny_train), ctx.cache_dir);
+  if (name.rfind("tiny-", 0) == 0)
+    return ctx.cache_dir.empty() ? "" : cached_tiny_extractor_path(TinyTrainConfig::make(name, tiny_train), ctx.cache_dir);
+  return find_standard_extractor(ctx.weights_dir, name);
+}
+
+ExtractorPin extractor_pin(const Params& p) {
+  const std::string where = p.field("sha256");
+  return {p.has("sha256") ? parse_sha256_pin(p.get<std::string>("sha256"), where) : "", where};
+}
+
+MetricRegistry::Entry with_extractor_pin(MetricRegistry::Entry e) {
+  const ParamSpecs specs = e.params;
+  e.params.push_back({"sha256", "",
+                      "the extractor file's pinned SHA-256 (all 64 hex digits, as sha256sum prints them; optional): "
+                      "another file is refused before it is loaded, and plan, run, cell and submit check it before "
+                      "any cell runs",
+                      {}, {}});
+  e.resolve = [specs](const Json& given, const std::string& path) {
+    Json rest = given, pin;
+    if (rest.is_object() && rest.contains("sha256")) {
+      pin = rest.at("sha256");
+      rest.erase("sha256");
+      if (!pin.is_string()) throw ConfigError(path + ".sha256: expected string, got " + json_type_name(pin));
+    }
+    Json out = resolve_params(rest, specs, path);
+    if (!pin.is_null()) out["sha256"] = pin;
+    return out;
+  };
+  return e;
+}
+
 namespace {
 
 MetricValue skipped_value(const std::string& key, const std::string& reason, Json protocol, bool higher_is_better) {
@@ -54,14 +91,15 @@ MetricValue skipped_value(const std::string& key, const std::string& reason, Jso
 // A standard extractor from the weights folder, or a tiny one trained into the cache folder. Returns null
 // with `reason` set when the file is not there (the metric is then skipped); a wrong interface throws.
 std::unique_ptr<Extractor> open_extractor(const std::string& name, ExtractorInterface interface,
-                                          const MetricContext& ctx, const Json& tiny_train, std::string& reason) {
+                                          const MetricContext& ctx, const Json& tiny_train, const ExtractorPin& pin,
+                                          std::string& reason) {
   if (name.rfind("tiny-", 0) == 0) {
     if (ctx.cache_dir.empty()) {
       reason = "the tiny extractors are trained into the cache folder, and none is set (--cache)";
       return nullptr;
     }
     const TinyTrainResult t = ensure_tiny_extractor(TinyTrainConfig::make(name, tiny_train), ctx.cache_dir);
-    return Extractor::load(t.path, interface, name, ctx.device);
+    return Extractor::load(t.path, interface, name, ctx.device, pin.sha256, pin.where);
   }
   if (ctx.weights_dir.empty()) {
     reason = "no weights folder is set (--weights or VDLAB_WEIGHTS); the " + name +
@@ -74,7 +112,7 @@ std::unique_ptr<Extractor> open_extractor(const std::string& name, ExtractorInte
              " (scripts/fetch-weights.sh downloads it on a machine with internet)";
     return nullptr;
   }
-  return Extractor::load(path, interface, name, ctx.device);
+  return Extractor::load(path, interface, name, ctx.device, pin.sha256, pin.where);
 }
 
 // A tiny extractor's training data goes into the protocol, and the log warns when the scored clips come
@@ -138,8 +176,9 @@ void store_fake_features(const MetricContext& ctx, const Json& identity, const s
   protocol["features_file"] = path;
 }
 
-void add_features(FeatureStats& stats, const Features& f) {
+void add_features(FeatureStats& stats, const Features& f, const std::string& stage, const std::string& source) {
   if (f.rows == 0) return;
+  require_finite_features(f, stage, source);
   if (stats.dim() == 0) stats = FeatureStats(f.cols);
   stats.add(f.data.data(), std::size_t(f.rows));
 }
@@ -196,7 +235,13 @@ MetricValue frechet_value(const std::string& key, const VideoSet& real, const Sh
   MetricValue v;
   v.key = key;
   v.higher_is_better = false;
-  fill_result(v, frechet_distance(ref, gen, estimator), protocol);
+  FrechetOptions options;
+  // "FID" / "FVD": what a non-finite statistic's error names.
+  options.stage.clear();
+  for (char c : key.substr(0, key.find('['))) options.stage += char(std::toupper(static_cast<unsigned char>(c)));
+  options.first = "real set";
+  options.second = "generated set";
+  fill_result(v, frechet_distance(ref, gen, estimator, options), protocol);
   store_fake_features(ctx, identity, key, generated, protocol);
   v.protocol = protocol;
   return v;
@@ -208,7 +253,8 @@ class FidMetric : public Metric {
       : extractor_(p.get<std::string>("extractor")),
         estimator_(covariance_estimator_from_string(p.get<std::string>("estimator"))),
         batch_(p.get<int>("batch")),
-        tiny_train_(p.at("tiny_train")) {
+        tiny_train_(p.at("tiny_train")),
+        pin_(extractor_pin(p)) {
     if (batch_ < 1) p.fail("batch", "must be at least 1");
   }
 
@@ -219,7 +265,7 @@ class FidMetric : public Metric {
     Json protocol{{"metric", "fid"}, {"protocol", "per-frame"}, {"estimator", to_string(estimator_)},
                   {"input", "uint8 frames, NCHW, [0, 255]"}};
     std::string reason;
-    auto ex = open_extractor(extractor_, ExtractorInterface::image, ctx, tiny_train_, reason);
+    auto ex = open_extractor(extractor_, ExtractorInterface::image, ctx, tiny_train_, pin_, reason);
     if (!ex) return {skipped_value(key, reason, protocol, false)};
     protocol["extractor"] = ex->info().to_json();
     note_training_domain(extractor_, tiny_train_, real, protocol);
@@ -233,7 +279,7 @@ class FidMetric : public Metric {
       FeatureStats s;
       real.for_each([&](std::size_t, const Video& v) {
         real_seen.add(v);
-        add_features(s, ex->frame_features(v, batch_));
+        add_features(s, ex->frame_features(v, batch_), "FID features", ex->info().name + " on a real video");
       });
       return s;
     }, protocol);
@@ -242,12 +288,12 @@ class FidMetric : public Metric {
     Json fake_shapes;
     const Json identity = generated_features_identity(ctx, fake, ex->info().sha256, {{"features", "frames"}});
     if (read_stored_features(ctx, identity, all, fake_shapes, protocol)) {
-      add_features(gen, all);
+      add_features(gen, all, "FID features", "stored features of the generated videos, " + protocol.value("features_file", std::string()));
     } else {
-      fake.for_each([&](std::size_t, const Video& v) {
+      fake.for_each([&](std::size_t i, const Video& v) {
         fake_seen.add(v);
         const Features f = ex->frame_features(v, batch_);
-        add_features(gen, f);
+        add_features(gen, f, "FID features", ex->info().name + " on generated video " + std::to_string(i));
         if (!ctx.features_dir.empty()) append_features(all, f);
       });
     }
@@ -260,6 +306,7 @@ class FidMetric : public Metric {
   CovarianceEstimator estimator_;
   int batch_;
   Json tiny_train_;
+  ExtractorPin pin_;
 };
 
 class FvdMetric : public Metric {
@@ -269,7 +316,8 @@ class FvdMetric : public Metric {
         protocol_(p.get<std::string>("protocol")),
         frames_(p.get<int>("frames")),
         batch_(p.get<int>("batch")),
-        tiny_train_(p.at("tiny_train")) {
+        tiny_train_(p.at("tiny_train")),
+        pin_(extractor_pin(p)) {
     const std::string est = p.get<std::string>("estimator");
     default_estimator_ = protocol_ == "stylegan-v" ? CovarianceEstimator::biased : CovarianceEstimator::unbiased;
     estimator_ = est == "protocol" ? default_estimator_ : covariance_estimator_from_string(est);
@@ -291,7 +339,7 @@ class FvdMetric : public Metric {
                   {"real_offsets", stylegan ? "random per clip, seeded" : "first frame"}};
     if (stylegan) protocol["seed"] = ctx.seed;
     std::string reason;
-    auto ex = open_extractor(extractor_, ExtractorInterface::video, ctx, tiny_train_, reason);
+    auto ex = open_extractor(extractor_, ExtractorInterface::video, ctx, tiny_train_, pin_, reason);
     if (!ex) return {skipped_value(key, reason, protocol, false)};
     protocol["extractor"] = ex->info().to_json();
     note_training_domain(extractor_, tiny_train_, real, protocol);
@@ -308,7 +356,7 @@ class FvdMetric : public Metric {
         FeatureStats s;
         features_of(*ex, real, "a real", input, real_seen, [&](const Video& v) {
           return stylegan ? std::uniform_int_distribution<int>(0, v.frames - frames_)(rng) : 0;
-        }, [&](const Features& f) { add_features(s, f); });
+        }, [&](const Features& f) { add_features(s, f, "FVD features", ex->info().name + " on a batch of real videos"); });
         return s;
       }, protocol);
       FeatureStats gen;
@@ -317,10 +365,10 @@ class FvdMetric : public Metric {
       const Json identity = generated_features_identity(
           ctx, fake, ex->info().sha256, {{"features", "clips"}, {"input", stylegan ? "raw" : "center-crop"}, {"frames", frames_}});
       if (read_stored_features(ctx, identity, all, fake_shapes, protocol)) {
-        add_features(gen, all);
+        add_features(gen, all, "FVD features", "stored features of the generated videos, " + protocol.value("features_file", std::string()));
       } else {
         features_of(*ex, fake, "a generated", input, fake_seen, [](const Video&) { return 0; }, [&](const Features& f) {
-          add_features(gen, f);
+          add_features(gen, f, "FVD features", ex->info().name + " on a batch of generated videos");
           if (!ctx.features_dir.empty()) append_features(all, f);
         });
       }
@@ -368,12 +416,13 @@ class FvdMetric : public Metric {
   int frames_, batch_;
   CovarianceEstimator estimator_, default_estimator_;
   Json tiny_train_;
+  ExtractorPin pin_;
 };
 
 }  // namespace
 
 void register_frechet_metrics(MetricRegistry& r) {
-  r.add({"fid",
+  r.add(with_extractor_pin({"fid",
          "Frechet inception distance over all frames (per-frame FID); key fid[<extractor>]",
          {{"extractor", "inception-2015-12-05",
            "inception-2015-12-05 (weights folder) or tiny-inception (trained by vdlab on moving-shapes)",
@@ -382,8 +431,8 @@ void register_frechet_metrics(MetricRegistry& r) {
            {"unbiased", "biased"}},
           {"batch", 64, "frames per extractor call"},
           {"tiny_train", Json::object(), "training overrides for tiny-inception (steps, clips, batch, lr, seed)"}},
-         [](const Params& p) -> MetricPtr { return std::make_shared<FidMetric>(p); }});
-  r.add({"fvd",
+         [](const Params& p) -> MetricPtr { return std::make_shared<FidMetric>(p); }}));
+  r.add(with_extractor_pin({"fvd",
          "Frechet video distance over 16-frame clips; key fvd[<extractor>(,center-crop)]",
          {{"extractor", "i3d", "i3d (i3d_torchscript.pt in the weights folder) or tiny-i3d (trained by vdlab)",
            {"i3d", "tiny-i3d"}},
@@ -394,7 +443,7 @@ void register_frechet_metrics(MetricRegistry& r) {
            {"protocol", "biased", "unbiased"}},
           {"batch", 8, "clips per extractor call"},
           {"tiny_train", Json::object(), "training overrides for tiny-i3d (steps, clips, batch, lr, seed, data: a dataset config to train on)"}},
-         [](const Params& p) -> MetricPtr { return std::make_shared<FvdMetric>(p); }});
+         [](const Params& p) -> MetricPtr { return std::make_shared<FvdMetric>(p); }}));
 }
 
 }  // namespace vdlab

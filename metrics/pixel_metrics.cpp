@@ -79,6 +79,14 @@ class FlowMotionMetric : public Metric {
   std::string baseline_;
 };
 
+// What stability measures is the pixels: saturation and collapse. vdlab's runner never hands it a video
+// made from NaN or Inf (a model output holding any stops its cell with an error naming the step); a
+// library caller that quantises non-finite output itself flags such videos (VideoSet::non_finite), and
+// they count as unstable.
+const char* const kStabilityDefinition =
+    "share of generated videos with no saturated and no collapsed frame (a model output with NaN or Inf stops "
+    "its cell before any metric; a video flagged as quantised from non-finite values counts as unstable)";
+
 class StabilityMetric : public Metric {
  public:
   explicit StabilityMetric(const Params& p) {
@@ -102,8 +110,7 @@ class StabilityMetric : public Metric {
     });
     v.value = mean(v.per_sample);
     v.protocol = {{"metric", "stability"},
-                  {"definition", "share of generated videos with no NaN or Inf in the raw output and no saturated "
-                                 "and no collapsed frame"},
+                  {"definition", kStabilityDefinition},
                   {"thresholds", t_.to_json()},
                   {"saturated_frames", saturated},
                   {"collapsed_frames", collapsed},
@@ -126,7 +133,7 @@ void register_pixel_metrics(MetricRegistry& r) {
          {{"baseline", "real", "real: also report the relative change against the real set; none: only the mean",
            {"real", "none"}}},
          [](const Params& p) -> MetricPtr { return std::make_shared<FlowMotionMetric>(p); }});
-  r.add({"stability", "share of generated videos with no NaN or Inf in the raw output and no saturated or collapsed frame",
+  r.add({"stability", kStabilityDefinition,
          {{"saturated_fraction", 0.98, "a frame is saturated when more than this share of its values is 0 or 255"},
           {"collapse_std", 1.0, "a frame is collapsed when the standard deviation of its values (0..255) is below"}},
          [](const Params& p) -> MetricPtr { return std::make_shared<StabilityMetric>(p); }});

@@ -347,27 +347,17 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
   record.stats["nfe"] = generated.nfe;
   record.stats["dataset_skipped_count"] = split.skipped_items().size();  // unreadable clips (on_error: skip)
 
-  // Non-finite output is a model failure: name the cell and the count, keep going with the rest.
-  const auto finite = torch::isfinite(generated.videos).flatten(1).all(1);
-  const int64_t bad = generated.videos.size(0) - finite.sum().item<int64_t>();
-  record.stats["non_finite_videos"] = bad;
-  if (bad == generated.videos.size(0))
-    throw NumericError("the model produced non-finite values in every generated video (" + std::to_string(bad) + ")");
-  if (bad > 0) log_warn(cell.id + ": " + std::to_string(bad) + " generated videos contain NaN or Inf");
-
-  // Quantised one video at a time as the metrics read them; stability also sees which raw videos held
-  // NaN or Inf (the pixels are replaced before quantising, which would hide them), and so does a
-  // stability metric added to the finished cell later (stats.non_finite_per_video).
-  const torch::Tensor clean = generated.videos.nan_to_num_(0.0, 1.0, -1.0);  // in place: no second copy
-  VideoSet fake = VideoSet::streamed(std::size_t(clean.size(0)), [clean](std::size_t i) {
-    return tensor_to_videos(clean.slice(0, int64_t(i), int64_t(i) + 1))[0];
+  // No video is kept from non-finite values: sampling stops at the first model output holding NaN or
+  // Inf, naming the step (methods/samplers/sampler.h); what the sampler's own arithmetic or a method
+  // beyond the sampler makes non-finite stops the cell here.
+  if (const int64_t bad = generated.videos.numel() - torch::isfinite(generated.videos).sum().item<int64_t>(); bad > 0)
+    throw NumericError("generated videos: " + std::to_string(bad) + " non-finite values (NaN or Inf) of " +
+                       std::to_string(generated.videos.numel()) + " after sampling; no video or metric is kept");
+  // Quantised one video at a time as the metrics read them.
+  const torch::Tensor videos = generated.videos;
+  VideoSet fake = VideoSet::streamed(std::size_t(videos.size(0)), [videos](std::size_t i) {
+    return tensor_to_videos(videos.slice(0, int64_t(i), int64_t(i) + 1))[0];
   });
-  Json per_video = Json::array();
-  for (int64_t i = 0; i < finite.size(0); ++i) {
-    fake.non_finite.push_back(!finite[i].item<bool>());
-    per_video.push_back(fake.non_finite.back() ? 1 : 0);
-  }
-  record.stats["non_finite_per_video"] = per_video;
   fake.captions = generated.captions.empty() ? request.captions : generated.captions;
   fake.source = {{"cell", cell.id}};
   fake.content_hash = cell.hash;
@@ -380,11 +370,11 @@ void CellRunner::generate_and_score(const CellSpec& cell, const std::string& why
   // The videos stay with the cell so metrics can be added later: in the cell file, or (save_samples:
   // false) in a samples file beside its features.
   if (gen.at("save_samples").get<bool>()) {
-    record.samples = tensor_to_videos(clean);
+    record.samples = tensor_to_videos(videos);
     record.captions = fake.captions;
   } else {
     fs::create_directories(fs::path(cell_samples_path(options_, cell)).parent_path());
-    write_samples_file(tensor_to_videos(clean), fake.captions, cell_samples_path(options_, cell));
+    write_samples_file(tensor_to_videos(videos), fake.captions, cell_samples_path(options_, cell));
   }
   write_cell(record, cell_path(options_, cell));
 }
@@ -401,7 +391,12 @@ void CellRunner::score_finished(const CellSpec& cell, const std::vector<Json>& m
     read_samples_file(cell_samples_path(options_, cell), fake.videos, fake.captions);
   }
   if (fake.videos.empty()) throw IoError(path + ": the cell kept no videos to score");
-  for (const auto& flag : record.stats.value("non_finite_per_video", Json::array())) fake.non_finite.push_back(flag.get<int>() != 0);
+  // An earlier vdlab kept videos quantised from NaN or Inf output (and said so per video): no metric is
+  // computed from them.
+  const Json flags = record.stats.value("non_finite_per_video", Json::array());
+  if (const auto bad = std::count(flags.begin(), flags.end(), Json(1)); bad > 0)
+    throw NumericError("stored videos: " + std::to_string(bad) + " were made from non-finite model output by an "
+                       "earlier vdlab; no metric is computed from them (--rerun stale generates the cell again)");
   fake.source = {{"cell", cell.id}};
   fake.content_hash = cell.hash;
   // Values of a metric scored again replace the old ones.

@@ -25,6 +25,7 @@
 #include "metrics/metric.h"
 #include "core/atomic_file.h"
 #include "runners/cell_runner.h"
+#include "runners/pinned_files.h"
 #include "runners/cell_state.h"
 #include "runners/collect_command.h"
 #include "runners/command_line.h"
@@ -95,7 +96,10 @@ const char* kExperimentHelp =
     "variant x seed is a cell with a content hash of its resolved config; a cell whose file exists with\n"
     "the same hash is not run again.\n\n"
     "Overrides `path=value` change any field: `sampler.steps=50` (every variant), `variants.0.noise.rho=0.4`,\n"
-    "`dataset.clips=16`, `seeds=[0,1,2]`. Values are YAML.";
+    "`dataset.clips=16`, `seeds=[0,1,2]`. Values are YAML.\n\n"
+    "A TorchScript file is code: `backbone: {torchscript: PATH, sha256: HEX}` and an extractor metric's\n"
+    "`sha256: HEX` (fid, fvd, clip_sim, fc) pin the file by all 64 hex digits of its SHA-256; a different\n"
+    "file is refused in one line before any cell runs. `vdlab list backbones|metrics` lists every field.";
 
 // What every experiment command shares: the file, `path=value` overrides, and the common options.
 struct ExperimentArgs {
@@ -166,6 +170,7 @@ int cmd_plan(const std::vector<std::string>& args) {
   const Experiment e = a.load();
   validate_experiment(e);
   const RunOptions ro = run_options(a.common);
+  check_pinned_files(e, ro);
   const auto cells = plan_cells(e);
   save_experiment(e, ro);
   warn_default_train_split(e);
@@ -259,6 +264,7 @@ int cmd_run(const std::vector<std::string>& args) {
   const Experiment e = a.load();
   validate_experiment(e);
   RunOptions ro = run_options(a.common);
+  check_pinned_files(e, ro);
   apply_rerun(rerun, force, ro);
   warn_default_train_split(e);
   log_info(backbone_plan_line(e, ro));
@@ -298,6 +304,7 @@ int cmd_cell(const std::vector<std::string>& args) {
                       std::to_string(cells.size() - 1));
   validate_experiment(e);
   RunOptions ro = run_options(a.common);
+  check_pinned_files(e, ro);
   apply_rerun(rerun, false, ro);
   fs::create_directories(ro.out_dir + "/cells");
   save_experiment(e, ro);  // every array task writes the same file, atomically

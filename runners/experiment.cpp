@@ -16,6 +16,7 @@
 #include "methods/method.h"
 #include "metrics/metric.h"
 #include "results/paper_report.h"
+#include "runners/pinned_files.h"
 #include "runners/yaml_json.h"
 
 namespace vdlab {
@@ -398,7 +399,7 @@ std::vector<CellSpec> plan_cells(const Experiment& e) {
         c.config = {{"backbone", variant_backbone(e, variant)}, {"dataset", dataset}, {"train_dataset", e.train_dataset},
                     {"variant", hashed_variant}, {"seed", seed},     {"generate", e.generate}};
         c.metrics = e.metrics;
-        c.hash = config_hash(c.config);
+        c.hash = config_hash(hashed_cell_config(c.config));
         if (auto it = by_hash.find(c.hash); it != by_hash.end()) {
           auto& labels = cells[it->second].duplicate_labels;
           if (std::find(labels.begin(), labels.end(), c.label) == labels.end()) labels.push_back(c.label);

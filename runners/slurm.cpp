@@ -1,13 +1,17 @@
 #include "runners/slurm.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -16,6 +20,9 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_name.h"
+
+extern char** environ;
 
 namespace vdlab {
 
@@ -75,14 +82,44 @@ struct Captured {
   std::string output;
 };
 
-// Runs a shell command; stdout, and stderr when `with_stderr`.
-Captured capture(const std::string& command, bool with_stderr) {
+// Runs a program found on PATH with `argv` as its arguments, exactly: no shell is involved, so a path or
+// an option holding spaces, quotes, ';', '|' or '$(...)' reaches the program as one argument and is
+// never run as a command. Captures stdout, and stderr when `with_stderr` (else stderr is discarded).
+Captured capture(const std::vector<std::string>& argv, bool with_stderr) {
   Captured r;
-  FILE* pipe = ::popen((command + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
-  if (!pipe) return r;
+  int fds[2];
+  if (::pipe(fds) != 0) return r;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  if (with_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  else posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int err = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (err != 0) {
+    ::close(fds[0]);
+    r.output = "cannot run " + argv.front() + ": " + std::strerror(err);
+    return r;
+  }
   std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), int(buf.size()), pipe)) r.output += buf.data();
-  const int status = ::pclose(pipe);
+  for (ssize_t n; (n = ::read(fds[0], buf.data(), buf.size())) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    r.output.append(buf.data(), std::size_t(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
@@ -158,7 +195,7 @@ std::optional<std::vector<QueuedTask>> query_queue(const std::vector<SubmittedJo
   if (!command_on_path("squeue")) return std::nullopt;
   // Every task of the user's jobs (-r: one line per array task, pending ones included), filtered here:
   // asking for the recorded ids by name fails outright once one of them has left the queue.
-  const Captured r = capture("squeue --noheader --array --me --format='%i|%F|%K|%T|%r'", true);
+  const Captured r = capture({"squeue", "--noheader", "--array", "--me", "--format=%i|%F|%K|%T|%r"}, true);
   if (r.code != 0) {
     problem = "squeue failed: " + trim(r.output);
     return std::nullopt;
@@ -168,16 +205,26 @@ std::optional<std::vector<QueuedTask>> query_queue(const std::vector<SubmittedJo
 
 namespace {
 
+// A value on a `#SBATCH` line is not shell-quoted (sbatch reads those lines itself), so a line break in it
+// would start a line of the script: refused. The job name is reduced to file-name characters.
+std::string directive_value(const std::string& value, const std::string& what) {
+  for (char c : value)
+    if (c == '\n' || c == '\r' || c == '\0')
+      throw ConfigError(what + ": '" + value + "' holds a line break, which a batch script line cannot carry");
+  return value;
+}
+
 // What both batch scripts share: the header, the USR2 trap that forwards the signal and requeues the
-// task, and the command, run in the background so the trap runs while it works.
+// task, and the command, run in the background so the trap runs while it works. Every path and value in
+// the command is shell-quoted, so the experiment's name, paths and options stay words.
 std::string batch_script(const SbatchSettings& s, const std::string& job_name, const std::string& log,
                          const std::string& command) {
   std::string threads = s.threads > 0 ? std::to_string(s.threads) : "${SLURM_CPUS_PER_TASK:-1}";
   std::ostringstream o;
   o << "#!/bin/bash\n"
     << "# Written by vdlab submit. Options given to sbatch on its command line override these lines.\n"
-    << "#SBATCH --job-name=" << job_name << "\n"
-    << "#SBATCH --output=" << log << "\n"
+    << "#SBATCH --job-name=" << file_safe(job_name) << "\n"
+    << "#SBATCH --output=" << directive_value(log, "--out") << "\n"
     << "#SBATCH --open-mode=append\n"
     << "#SBATCH --requeue\n"
     << "#SBATCH --signal=B:USR2@" << s.signal_seconds << "\n"
@@ -225,10 +272,10 @@ std::string cells_script(const SbatchSettings& s) {
 }
 
 std::string sbatch_submit(const std::vector<std::string>& args, const std::string& script) {
-  std::string command = "sbatch --parsable";
-  for (const auto& a : args) command += " " + shell_quote(a);
-  command += " " + shell_quote(script);
-  const Captured r = capture(command, true);
+  std::vector<std::string> argv = {"sbatch", "--parsable"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(script);
+  const Captured r = capture(argv, true);
   // The id is the last line ("123" or "123;cluster"); warnings may come before it.
   std::string last;
   std::stringstream in(r.output);

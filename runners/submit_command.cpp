@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "runners/cell_runner.h"
 #include "runners/command_line.h"
+#include "runners/pinned_files.h"
 #include "runners/slurm.h"
 #include "runners/sweep_state.h"
 
@@ -143,6 +144,7 @@ int cmd_submit(const std::vector<std::string>& all_args) {
   const Experiment e = load_experiment_or_saved(o.experiment, o.overrides);
   validate_experiment(e);
   const RunOptions ro = o.run_options();
+  check_pinned_files(e, ro);
   const auto cells = plan_cells(e);
 
   std::vector<std::size_t> indices;

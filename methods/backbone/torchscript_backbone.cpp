@@ -4,8 +4,10 @@
 
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/file_pin.h"
 #include "core/hash.h"
 #include "methods/schedules/noise_schedule.h"
 
@@ -69,9 +71,14 @@ BackbonePtr load_torchscript_backbone(const std::string& path, const Json& r, co
                                       const std::string& where) {
   if (path.empty()) throw ConfigError(where + ".path: the TorchScript file is not given");
   if (!std::filesystem::exists(path)) throw IoError(where + ".path: " + path + ": no such file");
+  // A TorchScript file is code: a pinned file is checked before a byte of it is deserialised, and what
+  // is loaded is exactly the bytes that were hashed.
+  const std::string pin = parse_sha256_pin(r.value("sha256", std::string()), where + ".sha256");
+  const VerifiedFile file = read_verified_file(path, pin, where + ".sha256");
   torch::jit::Module module;
   try {
-    module = torch::jit::load(path, torch::Device(device));
+    std::istringstream bytes(file.bytes);
+    module = torch::jit::load(bytes, torch::Device(device));
   } catch (const c10::Error& e) {
     throw IoError(where + ".path: " + path + ": not a loadable TorchScript module (" +
                   std::string(e.what_without_backtrace()).substr(0, 300) + ")");
@@ -104,7 +111,7 @@ BackbonePtr load_torchscript_backbone(const std::string& path, const Json& r, co
   identity["name"] = "torchscript";
   identity["prediction"] = to_string(prediction);
   identity["conditional"] = conditional;
-  identity["weights_sha256"] = sha256_file(path);
+  identity["weights_sha256"] = file.sha256;
   identity["signature"] = schema_text(schema);
   return std::make_shared<TorchScriptBackbone>(std::move(module), path, prediction, r.at("schedule"),
                                                r.at("channels").get<int64_t>(), conditional, identity);
@@ -120,9 +127,14 @@ BackboneRegistry::Entry torchscript_backbone_entry() {
       {"schedule", Json::object(), "the training noise schedule {betas, beta_start, beta_end, num_train_timesteps}", {}, {}},
       {"channels", 3, "channels of the denoised space", {}, {}},
       {"conditional", false, "whether cond labels are used (a module attribute 'conditional' overrides)", {}, {}},
+      {"sha256", "",
+       "the file's pinned SHA-256 (all 64 hex digits, as sha256sum prints them): another file is refused before it "
+       "is loaded; plan, run, cell and submit check it before any cell runs (not part of any cell's hash)",
+       {}, {}},
   };
   e.make = [](const Params& p) -> BackboneBuilder {
     Json r = p.json();
+    parse_sha256_pin(p.get<std::string>("sha256"), p.field("sha256"));  // bad input now, not at load
     r["schedule"] = resolve_params(r.at("schedule"), NoiseSchedule::params(), p.field("schedule"));
     const std::string where = p.path();
     return [r, where](const BackboneContext& ctx) {

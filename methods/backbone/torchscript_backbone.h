@@ -11,6 +11,9 @@
 // string attribute `prediction`. The schedule is backbone.schedule ({betas, beta_start, beta_end,
 // num_train_timesteps}); channels are backbone.channels; the module may carry a bool attribute
 // `conditional` (else backbone.conditional).
+// backbone.sha256 pins the file: all 64 hex digits of its SHA-256; a file with another hash is refused
+// in one line naming the file and both hashes, before any of it is deserialised (a TorchScript file is
+// code), and what loads is exactly the bytes that were hashed.
 #include "methods/backbone/backbone.h"
 
 namespace vdlab {

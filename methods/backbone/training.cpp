@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/training_fault.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/suggest.h"
@@ -460,12 +461,14 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     }
     const torch::Tensor loss = objective.loss(in, stage->loss_terms).total;
     const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value))
-      throw NumericError("backbone training: loss is " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
-                         " at step " + std::to_string(step + 1) + " of " + std::to_string(total) +
-                         (last_saved > 0 ? "; the last good checkpoint (step " + std::to_string(last_saved) +
-                                               ") is kept at " + ckpt_path
-                                         : "; no checkpoint was written yet"));
+    if (!std::isfinite(loss_value)) {
+      const int64_t bad = in.output.numel() - torch::isfinite(in.output).sum().item<int64_t>();
+      throw non_finite_training_loss(
+          "backbone", step + 1, total, loss_value,
+          "the model output has " + std::to_string(bad) + " non-finite values of " + std::to_string(in.output.numel()),
+          last_saved > 0 ? "; the last good checkpoint (step " + std::to_string(last_saved) + ") is kept at " + ckpt_path
+                         : "; no checkpoint was written yet");
+    }
     loss.backward();
     std::vector<torch::Tensor> trainable;
     for (auto& p : params)

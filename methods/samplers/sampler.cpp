@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cstdio>
 #include <mutex>
 
 #include "core/error.h"
@@ -65,6 +66,25 @@ std::vector<double> listed_timesteps(const Sampler& sampler, const SampleContext
   return sampler.timesteps(ctx.schedule);
 }
 
+namespace {
+
+// A model output with any NaN or Inf stops sampling, naming the step (from 1), its timesteps and the
+// count: nothing downstream ever sees non-finite values, and the user sees where they began.
+void require_finite_model_output(const at::Tensor& out, int64_t step, int64_t steps, const at::Tensor& t) {
+  if (at::isfinite(out).all().item<bool>()) return;
+  const int64_t bad = out.numel() - at::isfinite(out).sum().item<int64_t>();
+  const at::Tensor tt = t.to(at::kDouble);
+  const double lo = tt.min().item<double>(), hi = tt.max().item<double>();
+  char when[64];
+  if (lo == hi) std::snprintf(when, sizeof when, "t=%g", lo);
+  else std::snprintf(when, sizeof when, "t=%g..%g over frames", lo, hi);
+  throw NumericError("sampling step " + std::to_string(step + 1) + " of " + std::to_string(steps) + " (" + when +
+                     "): the model output has " + std::to_string(bad) + " non-finite values (NaN or Inf) of " +
+                     std::to_string(out.numel()) + "; nothing from it is kept");
+}
+
+}  // namespace
+
 StepDriver::StepDriver(const Denoise& denoise, const SampleContext& ctx, SampleStats& stats, const FramePlan& plan,
                        const at::Tensor& given)
     : denoise_(denoise), ctx_(ctx), stats_(stats), plan_(plan), given_(given) {
@@ -98,6 +118,7 @@ at::Tensor StepDriver::denoise(at::Tensor& x, int64_t step, const at::Tensor* in
   at::Tensor out = denoise_(input, t);
   if (!out.sizes().equals(input.sizes()))
     throw NumericError("denoise callback returned a tensor of another shape than its input");
+  require_finite_model_output(out, step, plan_.steps(), t);
   return out.to(input.scalar_type());
 }
 

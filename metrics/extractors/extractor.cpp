@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
+#include "core/file_pin.h"
 #include "core/hash.h"
 #include "core/log.h"
 
@@ -106,14 +108,27 @@ torch::Tensor l2_normalise(const torch::Tensor& x) { return x / x.norm(2, {1}, t
 Extractor::Extractor(std::unique_ptr<Impl> impl, ExtractorInfo info) : impl_(std::move(impl)), info_(std::move(info)) {}
 Extractor::~Extractor() = default;
 
+void require_finite_features(const Features& f, const std::string& stage, const std::string& source) {
+  std::size_t bad = 0;
+  for (float x : f.data) bad += !std::isfinite(x);
+  if (bad > 0)
+    throw NumericError(stage + ": " + std::to_string(bad) + " of " + std::to_string(f.data.size()) +
+                       " feature values are NaN or Inf (" + source + "); no metric is computed from them");
+}
+
 std::unique_ptr<Extractor> Extractor::load(const std::string& path, ExtractorInterface interface, std::string name,
-                                           const std::string& device) {
+                                           const std::string& device, const std::string& sha256_pin,
+                                           const std::string& pin_where) {
   if (!std::ifstream(path).good()) throw IoError(path + ": extractor file not found");
-  ExtractorInfo info{std::move(name), path, sha256_file(path), interface};
+  // A TorchScript file is code: the pin is checked before anything is deserialised, and the module is
+  // loaded from the very bytes that were hashed.
+  const VerifiedFile file = read_verified_file(path, parse_sha256_pin(sha256_pin, pin_where), pin_where);
+  ExtractorInfo info{std::move(name), path, file.sha256, interface};
   auto impl = std::make_unique<Impl>();
   try {
     impl->device = torch::Device(device);
-    impl->module = torch::jit::load(path, impl->device);
+    std::istringstream bytes(file.bytes);
+    impl->module = torch::jit::load(bytes, impl->device);
   } catch (const c10::Error& e) {
     throw IoError(path + ": cannot be loaded as a TorchScript module on " + device + " (" +
                   first_line(e.what_without_backtrace()) + ")");

@@ -10,7 +10,9 @@
 //          (a CLIP ViT-B/32 module exported by scripts/export_clip.py, or OpenAI's JIT archive)
 //
 // Loading checks the interface (method and argument names) and records the file's SHA-256; a file with
-// the wrong interface is an ExtractorError that says what was expected and what was found.
+// the wrong interface is an ExtractorError that says what was expected and what was found. A metric's
+// `sha256` pins the file: another file is refused (one line, both hashes) before any of it is
+// deserialised, and the module is loaded from exactly the bytes that were hashed.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +47,11 @@ struct Features {
   const float* row(int i) const { return data.data() + std::size_t(i) * std::size_t(cols); }
 };
 
+// No statistic is computed from non-finite features: throws NumericError "<stage>: N of M feature
+// values are NaN or Inf (<source>)" when any value of `f` is not finite. `stage` names the metric's
+// step ("FVD features"), `source` what produced them (the extractor and the set).
+void require_finite_features(const Features& f, const std::string& stage, const std::string& source);
+
 // How clips are fed to a video extractor (the FVD protocols).
 enum class VideoInput {
   raw_0_255,       // stylegan-v: values in [0, 255], rescale = true, resize = true (the module resizes)
@@ -53,9 +60,11 @@ enum class VideoInput {
 
 class Extractor {
  public:
-  // Throws IoError when the file is missing or not TorchScript, ExtractorError on a wrong interface.
+  // Throws IoError when the file is missing or not TorchScript, ExtractorError on a wrong interface,
+  // ConfigError (naming `pin_where`) when `sha256_pin` is given and the file's SHA-256 differs.
   static std::unique_ptr<Extractor> load(const std::string& path, ExtractorInterface interface, std::string name,
-                                         const std::string& device = "cpu");
+                                         const std::string& device = "cpu", const std::string& sha256_pin = "",
+                                         const std::string& pin_where = "sha256");
   ~Extractor();
   Extractor(const Extractor&) = delete;
   Extractor& operator=(const Extractor&) = delete;

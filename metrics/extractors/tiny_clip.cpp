@@ -12,6 +12,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/training_fault.h"
+#include "metrics/extractors/extractor_files.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
@@ -179,12 +181,16 @@ TinyClipConfig TinyClipConfig::make(const Json& overrides) {
   return c;
 }
 
+std::string cached_tiny_clip_path(const TinyClipConfig& c, const std::string& cache_dir) {
+  return tiny_extractor_dir(cache_dir) + "/tiny-clip-" + config_hash(c.to_json()) + ".pt";
+}
+
 TinyClipResult ensure_tiny_clip(const TinyClipConfig& c, const std::string& cache_dir, const std::string& vocab_path) {
   if (cache_dir.empty()) throw ConfigError("tiny-clip is trained into the cache folder, and none is set (--cache)");
   namespace fs = std::filesystem;
   const std::string dir = tiny_extractor_dir(cache_dir);
   TinyClipResult result;
-  result.path = dir + "/tiny-clip-" + config_hash(c.to_json()) + ".pt";
+  result.path = cached_tiny_clip_path(c, cache_dir);
   if (fs::exists(result.path)) return result;
   fs::create_directories(dir);
 
@@ -229,7 +235,16 @@ TinyClipResult ensure_tiny_clip(const TinyClipConfig& c, const std::string& cach
       logit_scale.clamp_(0.0, kMaxLogitScale);
     }
     const double l = loss.item<double>();
-    if (!std::isfinite(l)) throw NumericError("training tiny-clip: the loss is not finite at step " + std::to_string(step));
+    if (!std::isfinite(l)) {
+      int64_t bad = 0, all = 0;
+      for (const auto& p : m.parameters()) {
+        bad += p.numel() - torch::isfinite(p).sum().item<int64_t>();
+        all += p.numel();
+      }
+      throw non_finite_training_loss("tiny-clip", step + 1, c.steps, l,
+                                     "its weights hold " + std::to_string(bad) + " non-finite values of " +
+                                         std::to_string(all) + " after the step");
+    }
     if (step >= c.steps - 20) recent += l, ++recent_n;
     progress.update(step + 1, "loss " + std::to_string(l));
   }

@@ -14,6 +14,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/training_fault.h"
+#include "metrics/extractors/extractor_files.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "datasets/clip_source.h"
@@ -213,6 +215,16 @@ void batch_of(const TinyTrainConfig& c, const Data& d, const torch::Tensor& idx,
   shape = torch::tensor(labels, torch::kLong);
 }
 
+// How many of a module's weights are NaN or Inf, for the error of a diverged loss.
+std::string non_finite_weights(const torch::jit::Module& m) {
+  int64_t bad = 0, all = 0;
+  for (const auto& p : m.parameters()) {
+    bad += p.numel() - torch::isfinite(p).sum().item<int64_t>();
+    all += p.numel();
+  }
+  return "its weights hold " + std::to_string(bad) + " non-finite values of " + std::to_string(all) + " after the step";
+}
+
 torch::Tensor loss_of(const TinyTrainConfig& c, torch::jit::Module& m, const torch::Tensor& x, const Targets& y,
                       bool labelled, torch::Tensor* logits_out) {
   namespace F = torch::nn::functional;
@@ -298,12 +310,16 @@ TinyTrainConfig TinyTrainConfig::make(const std::string& name, const Json& overr
   return c;
 }
 
+std::string cached_tiny_extractor_path(const TinyTrainConfig& c, const std::string& cache_dir) {
+  return tiny_extractor_dir(cache_dir) + "/" + c.name + "-" + config_hash(c.to_json()) + ".pt";
+}
+
 TinyTrainResult ensure_tiny_extractor(const TinyTrainConfig& c, const std::string& cache_dir) {
   if (cache_dir.empty()) throw ConfigError("tiny extractors need a cache folder to live in (--cache)");
   namespace fs = std::filesystem;
   const std::string dir = tiny_extractor_dir(cache_dir);
   TinyTrainResult result;
-  result.path = dir + "/" + c.name + "-" + config_hash(c.to_json()) + ".pt";
+  result.path = cached_tiny_extractor_path(c, cache_dir);
   if (fs::exists(result.path)) return result;
   fs::create_directories(dir);
 
@@ -348,7 +364,7 @@ TinyTrainResult ensure_tiny_extractor(const TinyTrainConfig& c, const std::strin
     loss.backward();
     opt.step();
     const double l = loss.item<double>();
-    if (!std::isfinite(l)) throw NumericError("training " + c.name + ": the loss is not finite at step " + std::to_string(step));
+    if (!std::isfinite(l)) throw non_finite_training_loss(c.name, step + 1, c.steps, l, non_finite_weights(m));
     if (step >= c.steps - 20) recent += l, ++recent_n;
     progress.update(step + 1, "loss " + std::to_string(l));
   }

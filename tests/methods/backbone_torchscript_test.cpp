@@ -9,8 +9,12 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <fstream>
+
 #include "core/error.h"
+#include "core/hash.h"
 #include "methods/backbone/register_backbones.h"
+#include "methods/samplers/sampler.h"
 #include "methods/schedules/noise_schedule.h"
 
 namespace vdlab {
@@ -100,6 +104,78 @@ TEST_F(BackboneTorchScript, WrongSignatureIsAClearError) {
   // Missing files and non-TorchScript files name the path.
   EXPECT_THROW(make_backbone(Json{{"torchscript", dir_ + "/missing.pt"}}, ctx), IoError);
   EXPECT_THROW(make_backbone(Json{{"torchscript", dir_ + "/make.log"}}, ctx), IoError);
+}
+
+TEST_F(BackboneTorchScript, PinnedFileLoadsAndAnotherIsRefusedBeforeItIsRead) {
+  BackboneContext ctx;
+  const std::string path = dir_ + "/exact_eps.pt";
+  const std::string actual = sha256_file(path);
+  auto bb = make_backbone(Json{{"torchscript", path}, {"sha256", actual}}, ctx);
+  EXPECT_EQ(bb->describe().at("weights_sha256"), actual);
+
+  const std::string expected = sha256_file(dir_ + "/class_shift.pt");
+  try {
+    make_backbone(Json{{"torchscript", path}, {"sha256", expected}}, ctx);
+    FAIL() << "another file was loaded";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg, "backbone.sha256: " + path + ": SHA-256 mismatch: expected " + expected + ", actual " + actual +
+                       " (the file is not the one pinned; nothing was loaded)");
+  }
+  // The pin is checked before anything is deserialised: a file that is no TorchScript at all is refused
+  // for its hash, not reported as unloadable.
+  const std::string junk = dir_ + "/junk.pt";
+  std::ofstream(junk) << "import os; os.system('touch /tmp/x')\n";
+  try {
+    make_backbone(Json{{"torchscript", junk}, {"sha256", actual}}, ctx);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("SHA-256 mismatch"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(BackboneTorchScript, APinIsAllSixtyFourHexDigits) {
+  BackboneContext ctx;
+  const std::string actual = sha256_file(dir_ + "/exact_eps.pt");
+  // A prefix would let another file through: refused when the config is resolved, before any file is read.
+  try {
+    make_backbone(Json{{"torchscript", dir_ + "/exact_eps.pt"}, {"sha256", actual.substr(0, 16)}}, ctx);
+    FAIL() << "a prefix was accepted";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("backbone.sha256"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("all 64 hex digits"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(BackboneTorchScript, NonFiniteOutputStopsSamplingNamingStepAndCount) {
+  BackboneContext ctx;
+  auto bb = make_backbone(Json{{"torchscript", dir_ + "/nan_late.pt"}}, ctx);
+  register_builtin_samplers();
+  const SamplerPtr ddim = sampler_registry().make("ddim", Json{{"steps", 10}}, "sampler");
+  SampleContext sctx;
+  sctx.schedule = NoiseSchedule::from_config(bb->schedule());
+  // The module writes 5 NaN values once every timestep is below 500: the first such step is named.
+  const std::vector<double> ts = ddim->timesteps(sctx.schedule);
+  std::size_t first = 0;
+  while (ts[first] >= 500) ++first;
+  char t[32];
+  std::snprintf(t, sizeof t, "%g", ts[first]);
+  const Denoise denoise = [&](const at::Tensor& x, const at::Tensor& tt) { return bb->forward(x, tt, Conditioning{}); };
+  SampleStats stats;
+  torch::manual_seed(0);
+  try {
+    ddim->sample(denoise, torch::randn({2, 3, 4, 8, 8}), sctx, stats);
+    FAIL() << "sampling went on past NaN";
+  } catch (const NumericError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("sampling step " + std::to_string(first + 1) + " of 10 (t=" + t +
+                            "): the model output has 5 non-finite values (NaN or Inf) of " + std::to_string(2 * 3 * 4 * 8 * 8),
+                        0),
+              0u)
+        << msg;
+  }
+  EXPECT_EQ(stats.nfe, int64_t(first + 1));  // nothing ran after the failing call
 }
 
 }  // namespace

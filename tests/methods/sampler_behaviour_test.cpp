@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include <limits>
+
 #include "core/error.h"
 #include "methods/backbone/blank_caption.h"
 #include "methods/backbone/analytic.h"
@@ -47,6 +49,36 @@ TEST(SamplerRegistry, Bh1WithZeroFinalSigmaIsRefusedWithAClearMessage) {
                            ->sample(testing::oracle_denoise(), x, ctx, stats);
   EXPECT_TRUE(at::isfinite(y).all().item<bool>());
   EXPECT_THROW(make_sampler("unipc", {{"predict_x0", false}, {"final_sigma", "zero"}}), ConfigError);
+}
+
+TEST(SamplerNonFinite, EverySamplerStopsAtTheFirstNonFiniteModelOutput) {
+  // A model that returns Inf in 3 values and NaN in 4 once the timestep falls below 400.
+  const Denoise failing = [](const at::Tensor& x, const at::Tensor& t) {
+    at::Tensor out = testing::oracle_denoise()(x, t).contiguous();
+    if (t.max().item<double>() < 400) {
+      out.view(-1).slice(0, 0, 3).fill_(std::numeric_limits<double>::infinity());
+      out.view(-1).slice(0, 3, 7).fill_(std::numeric_limits<double>::quiet_NaN());
+    }
+    return out;
+  };
+  for (const char* name : {"ddpm", "ddim", "euler", "dpmsolver++", "unipc"}) {
+    const SamplerPtr s = make_sampler(name, {{"steps", 8}});
+    SampleContext ctx;
+    ctx.generator = at::make_generator<at::CPUGeneratorImpl>(1);
+    const std::vector<double> ts = s->timesteps(ctx.schedule);
+    std::size_t first = 0;
+    while (ts[first] >= 400) ++first;
+    SampleStats stats;
+    try {
+      s->sample(failing, at::randn({2, 2, 3, 4, 4}, at::kDouble), ctx, stats);
+      ADD_FAILURE() << name << ": no error";
+    } catch (const NumericError& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind("sampling step " + std::to_string(first + 1) + " of 8 (t=", 0), 0u) << name << ": " << msg;
+      EXPECT_NE(msg.find("): the model output has 7 non-finite values (NaN or Inf) of 192"), std::string::npos)
+          << name << ": " << msg;
+    }
+  }
 }
 
 // Records what it sees and nudges the sample; switches the corrector off after step 2.

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <limits>
 
 #include "fixture_support.h"
+#include "metrics/extractors/extractor.h"
 #include "metrics/frechet.h"
 
 namespace vdlab {
@@ -120,15 +123,53 @@ TEST(Frechet, SingularCovarianceAgainstZero) {
   EXPECT_NEAR(r.value, s.trace(), 1e-12 * s.trace());
 }
 
-TEST(Frechet, NonFiniteRetriesAndSaysSo) {
-  Eigen::MatrixXd s = Eigen::MatrixXd::Identity(4, 4);
-  s(1, 1) = std::numeric_limits<double>::quiet_NaN();
-  testing::internal::CaptureStderr();
-  const FrechetResult r = frechet_distance(Eigen::VectorXd::Zero(4), s, Eigen::VectorXd::Zero(4), s);
-  const std::string log = testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(r.retried);
-  EXPECT_FALSE(std::isfinite(r.value));
-  EXPECT_NE(log.find("retrying"), std::string::npos) << log;
+TEST(Frechet, NonFiniteStatisticsAreNamedErrorsNotValues) {
+  const Eigen::MatrixXd good = Eigen::MatrixXd::Identity(4, 4);
+  const Eigen::VectorXd zero = Eigen::VectorXd::Zero(4);
+  Eigen::MatrixXd nan = good;
+  nan(1, 1) = std::numeric_limits<double>::quiet_NaN();
+  auto message = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const NumericError& e) {
+      return e.what();
+    }
+    return "no NumericError";
+  };
+  EXPECT_EQ(message([&] { frechet_distance(zero, nan, zero, good); }),
+            "Frechet covariance: the first set's covariance has 1 non-finite values of 16; no distance is computed "
+            "from it");
+  // As the FID metric names them: the stage and the set.
+  FrechetOptions fid;
+  fid.stage = "FID";
+  fid.first = "real set";
+  fid.second = "generated set";
+  Eigen::MatrixXd inf = good;
+  inf(0, 2) = inf(2, 0) = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(message([&] { frechet_distance(zero, good, zero, inf, fid); }),
+            "FID covariance: the generated set's covariance has 2 non-finite values of 16; no distance is computed "
+            "from it");
+  Eigen::VectorXd mean = zero;
+  mean[3] = -std::numeric_limits<double>::infinity();
+  EXPECT_EQ(message([&] { frechet_distance(mean, good, zero, good, fid); }),
+            "FID mean: the real set's mean has 1 non-finite values of 4; no distance is computed from it");
+}
+
+TEST(Frechet, StatisticsFromNonFiniteFeaturesAreRefused) {
+  // What FID and FVD do with a batch of features before adding it to their running statistics.
+  Features f;
+  f.rows = 2;
+  f.cols = 3;
+  f.data = {0.f, 1.f, std::numeric_limits<float>::quiet_NaN(), 2.f, std::numeric_limits<float>::infinity(), 3.f};
+  try {
+    require_finite_features(f, "FVD features", "i3d on a batch of generated videos");
+    FAIL() << "no error";
+  } catch (const NumericError& e) {
+    EXPECT_STREQ(e.what(), "FVD features: 2 of 6 feature values are NaN or Inf (i3d on a batch of generated videos); "
+                           "no metric is computed from them");
+  }
+  f.data[2] = f.data[4] = 0.f;
+  EXPECT_NO_THROW(require_finite_features(f, "FVD features", "i3d"));
 }
 
 TEST(Frechet, WarnsWhenFewerVectorsThanDimensions) {

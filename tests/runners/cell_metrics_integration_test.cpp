@@ -1,5 +1,5 @@
-// What the cell runner hands the metrics: stability judges the raw generated values (a NaN hidden by the
-// quantisation still makes its video unstable), and a split is read clip by clip.
+// What the cell runner hands the metrics: never a video made from non-finite values (the cell stops with
+// one error naming the count, and no cell file), and a split read clip by clip.
 #include <gtest/gtest.h>
 
 #include <torch/types.h>
@@ -16,29 +16,36 @@
 namespace vdlab {
 namespace {
 
-// Smooth, varied videos (stable by every pixel test); video 1 has a single NaN value.
-void register_nan_pixel_method() {
+// Smooth, varied videos (stable by every pixel test): "test-varied-pixels"; "test-nan-pixel" gives the
+// same with a single NaN value in video 1 (a failure past the sampler, which checks every model output).
+void register_test_pixel_methods() {
   register_builtin_methods();
   if (method_registry().contains("test-nan-pixel")) return;
-  method_registry().add({"test-nan-pixel", "varied videos, one NaN value in video 1 (runner tests)", {},
-                         [](const Params&) -> MethodPtr {
-                           struct NanPixel : Method {
-                             GenerateResult generate(Backbone&, const GenerateRequest& r) override {
-                               GenerateResult out;
-                               const auto ramp = at::linspace(-0.8, 0.8, r.width).view({1, 1, 1, 1, r.width});
-                               const auto rows = at::linspace(-0.1, 0.1, r.height).view({1, 1, 1, r.height, 1});
-                               out.videos = (ramp + rows).expand({r.count, 3, r.frames, r.height, r.width}).clone();
-                               if (r.count > 1) out.videos[1][0][0][0][0] = std::nan("");
-                               out.nfe = 1;
-                               return out;
-                             }
-                           };
-                           return std::make_shared<NanPixel>();
-                         }});
+  for (const bool poisoned : {false, true})
+    method_registry().add({poisoned ? "test-nan-pixel" : "test-varied-pixels",
+                           poisoned ? "varied videos, one NaN value in video 1 (runner tests)" : "varied videos (runner tests)",
+                           {},
+                           [poisoned](const Params&) -> MethodPtr {
+                             struct Pixels : Method {
+                               bool with_nan = false;
+                               GenerateResult generate(Backbone&, const GenerateRequest& r) override {
+                                 GenerateResult out;
+                                 const auto ramp = at::linspace(-0.8, 0.8, r.width).view({1, 1, 1, 1, r.width});
+                                 const auto rows = at::linspace(-0.1, 0.1, r.height).view({1, 1, 1, r.height, 1});
+                                 out.videos = (ramp + rows).expand({r.count, 3, r.frames, r.height, r.width}).clone();
+                                 if (with_nan && r.count > 1) out.videos[1][0][0][0][0] = std::nan("");
+                                 out.nfe = 1;
+                                 return out;
+                               }
+                             };
+                             auto m = std::make_shared<Pixels>();
+                             m->with_nan = poisoned;
+                             return m;
+                           }});
 }
 
-TEST(CellMetricsIntegration, StabilityJudgesTheRawOutput) {
-  register_nan_pixel_method();
+TEST(CellMetricsIntegration, NonFiniteOutputFailsTheCellWithNoCellFile) {
+  register_test_pixel_methods();
   const Experiment e = parse_experiment(parse_yaml("backbone: {name: diffusers-test}\n"
                                                    "dataset: {name: moving-shapes, split: test, clips: 3, frames: 4, size: 16}\n"
                                                    "variants: [{method: test-nan-pixel}]\n"
@@ -54,16 +61,16 @@ TEST(CellMetricsIntegration, StabilityJudgesTheRawOutput) {
   o.cache_dir = o.out_dir + "/cache";
   CellRunner runner(e, o);
   const CellOutcome outcome = runner.run(cells[0]);
-  ASSERT_EQ(outcome.status, CellStatus::done) << outcome.error;
-  const CellRecord r = read_cell(cell_path(o, cells[0]));
-  EXPECT_EQ(r.stats.at("non_finite_videos"), 1);
-  ASSERT_EQ(r.metrics.size(), 1u);
-  EXPECT_EQ(r.metrics[0].per_sample, (std::vector<double>{1.0, 0.0, 1.0}));
-  EXPECT_NEAR(r.metrics[0].value, 2.0 / 3.0, 1e-12);
+  ASSERT_EQ(outcome.status, CellStatus::failed);
+  EXPECT_EQ(outcome.error, "generated videos: 1 non-finite values (NaN or Inf) of " + std::to_string(3 * 3 * 4 * 16 * 16) +
+                               " after sampling; no video or metric is kept");
+  EXPECT_FALSE(std::filesystem::exists(cell_path(o, cells[0])));
+  EXPECT_TRUE(std::filesystem::exists(cell_error_path(o, cells[0])));
+  EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/features/" + cells[0].id));  // nothing was scored
 }
 
 TEST(CellMetricsIntegration, SkipLeavesATruncatedVideoOutOfTheCellAndRecordsIt) {
-  register_nan_pixel_method();
+  register_test_pixel_methods();
   const auto root = std::filesystem::temp_directory_path() / "vdlab-skip-cell-videos";
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root / "Walking");
@@ -78,7 +85,7 @@ TEST(CellMetricsIntegration, SkipLeavesATruncatedVideoOutOfTheCellAndRecordsIt) 
   for (const std::string on_error : {"fail", "skip"}) {
     const Experiment e = parse_experiment(parse_yaml("backbone: {name: diffusers-test}\n"
                                                      "dataset: " + dataset + ", on_error: " + on_error + "}\n"
-                                                     "variants: [{method: test-nan-pixel}]\nseeds: [0]\nmetrics: [mm]\n",
+                                                     "variants: [{method: test-varied-pixels}]\nseeds: [0]\nmetrics: [mm]\n",
                                                      "skip.yaml"),
                                           "skip.yaml");
     CellRunner runner(e, o);
