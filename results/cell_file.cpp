@@ -60,7 +60,7 @@ void write_samples_file(const std::vector<Video>& samples, const std::vector<std
     write_samples(root, samples, captions, path);
     file.close();
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot write samples file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot write samples file (" + h5::describe(e) + ")");
   }
   out.commit();
 }
@@ -74,7 +74,7 @@ void read_samples_file(const std::string& path, std::vector<Video>& samples, std
     read_samples(root, samples, path);
     if (root.nameExists("captions")) captions = h5::read_strings(root, "captions");
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": corrupt or unreadable samples file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": corrupt or unreadable samples file (" + h5::describe(e) + ")");
   }
 }
 
@@ -108,7 +108,7 @@ void write_cell(const CellRecord& cell, const std::string& path) {
     write_samples(root, cell.samples, cell.captions, path);
     file.close();
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot write cell file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot write cell file (" + h5::describe(e) + ")");
   }
   out.commit();
 }
@@ -146,7 +146,7 @@ CellRecord read_cell(const std::string& path, bool with_samples) {
     if (root.nameExists("captions")) cell.captions = h5::read_strings(root, "captions");
     if (with_samples) read_samples(root, cell.samples, path);
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": corrupt or unreadable cell file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": corrupt or unreadable cell file (" + h5::describe(e) + ")");
   } catch (const Json::exception& e) {
     throw IoError(path + ": corrupt JSON attribute in cell file (" + std::string(e.what()) + ")");
   }
