@@ -223,6 +223,8 @@ void save_archive(torch::serialize::OutputArchive& archive, const AtomicFile& ou
   const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0) throw IoError(with_system_reason(out.final_path() + ": cannot write", errno));
   int err = 0;
+  // After a failed write the rest is dropped but reported as written: LibTorch's zip writer answers a
+  // short count by throwing from its destructor, which ends the process (std::terminate).
   const auto write_all = [&](const void* data, size_t size) -> size_t {
     const char* bytes = static_cast<const char*>(data);
     size_t done = 0;
@@ -232,7 +234,7 @@ void save_archive(torch::serialize::OutputArchive& archive, const AtomicFile& ou
       if (n <= 0) err = n < 0 ? errno : EIO;
       else done += size_t(n);
     }
-    return done;
+    return size;
   };
   std::string torch_error;
   try {
