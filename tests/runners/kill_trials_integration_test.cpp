@@ -163,8 +163,8 @@ const char* kCells =
     "backbone: {name: gaussian}\n"
     "dataset: {name: moving-shapes, split: test, clips: 6, frames: 4, size: 16}\n"
     "variants:\n"
-    "  - {method: uniform, sampler: {name: ddim, steps: [8, 12]}}\n"
-    "  - {method: uniform, sampler: {name: euler, steps: [8, 12]}}\n"
+    "  - {method: uniform, label: ddim, sampler: {name: ddim, steps: [8, 12]}}\n"
+    "  - {method: uniform, label: euler, sampler: {name: euler, steps: [8, 12]}}\n"
     "seeds: [0]\n"
     "metrics: [mm, stability]\n";
 
