@@ -1,13 +1,62 @@
 #include "core/hdf5_util.h"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 
 #include "core/error.h"
 
 namespace vdlab::h5 {
 
-void quiet() { H5::Exception::dontPrint(); }
+namespace {
+
+// The C++ API's exceptions say only which C call failed ("H5Fclose failed"); why (a full disk, a
+// truncated file) is in the error stack, which the C++ objects' destructors clear while the exception
+// unwinds. So the stack is read when the error happens, by HDF5's automatic error handler, and kept
+// per thread: the API function that failed and its innermost message.
+struct Recorded {
+  std::string api, reason;
+};
+thread_local std::deque<Recorded> recorded;
+
+herr_t record_frame(unsigned n, const H5E_error2_t* err, void* data) {
+  auto* r = static_cast<Recorded*>(data);
+  if (n == 0 && err->desc) r->reason = err->desc;  // walked upward: the innermost frame first
+  if (err->func_name) r->api = err->func_name;     // ... and the API function last
+  return 0;
+}
+
+herr_t record_error(hid_t stack, void*) {
+  Recorded r;
+  H5Ewalk2(stack, H5E_WALK_UPWARD, record_frame, &r);
+  recorded.push_back(std::move(r));
+  if (recorded.size() > 8) recorded.pop_front();
+  return 0;
+}
+
+// A failed read or write records the system's message inside its description:
+// "file write failed: ..., errno = 28, error message = 'No space left on device', ...".
+std::string short_reason(const std::string& reason) {
+  const std::string tag = "error message = '";
+  const auto at = reason.find(tag);
+  if (at != std::string::npos) {
+    const auto end = reason.find('\'', at + tag.size());
+    if (end != std::string::npos) return reason.substr(at + tag.size(), end - at - tag.size());
+  }
+  return reason.size() > 200 ? reason.substr(0, 200) + "..." : reason;
+}
+
+}  // namespace
+
+void quiet() { H5Eset_auto2(H5E_DEFAULT, record_error, nullptr); }
+
+std::string describe(const H5::Exception& e) {
+  const std::string detail = e.getDetailMsg();
+  for (auto it = recorded.rbegin(); it != recorded.rend(); ++it)
+    if (!it->api.empty() && detail.find(it->api) != std::string::npos && !it->reason.empty())
+      return detail + ": " + short_reason(it->reason);
+  return detail;
+}
 
 namespace {
 H5::StrType utf8_string() {

@@ -9,8 +9,12 @@
 
 namespace vdlab::h5 {
 
-// Turns off the library's own error printing; errors surface as exceptions that name the file.
+// Turns off the library's own error printing; errors surface as exceptions that name the file. The
+// reason HDF5 records deep in its error stack is kept for describe().
 void quiet();
+// One line for an HDF5 failure: the failing call and, where HDF5 recorded one, the innermost reason
+// ("H5Fclose failed: No space left on device", "H5Fopen failed: truncated file: eof = ...").
+std::string describe(const H5::Exception& e);
 
 void write_string_attr(H5::H5Object& obj, const std::string& name, const std::string& value);
 std::string read_string_attr(const H5::H5Object& obj, const std::string& name);

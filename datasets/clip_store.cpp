@@ -36,7 +36,7 @@ class ClipStore : public ClipSource {
       if (labels_.size() != dims_[0] || captions_.size() != dims_[0] || ids_.size() != dims_[0])
         throw IoError(path_ + ": labels, captions and ids do not match the number of videos");
     } catch (const H5::Exception& e) {
-      throw IoError(path_ + ": corrupt or unreadable clip store (" + e.getDetailMsg() + ")");
+      throw IoError(path_ + ": corrupt or unreadable clip store (" + h5::describe(e) + ")");
     }
     const int limit = p.get<int>("clips");
     count_ = limit > 0 ? std::min<std::size_t>(std::size_t(limit), dims_[0]) : dims_[0];
@@ -57,7 +57,7 @@ class ClipStore : public ClipSource {
       H5::DataSpace mem(5, count);
       videos_.read(c.video.data.data(), H5::PredType::NATIVE_UINT8, mem, file_space);
     } catch (const H5::Exception& e) {
-      throw IoError(path_ + ": clip " + std::to_string(index) + " unreadable (" + e.getDetailMsg() + ")");
+      throw IoError(path_ + ": clip " + std::to_string(index) + " unreadable (" + h5::describe(e) + ")");
     }
     c.label = labels_[index];
     c.caption = captions_[index];
@@ -122,7 +122,7 @@ void export_clip_store(const ClipSource& source, const std::string& path, std::s
     h5::write_string_attr(root, "source", source.describe().dump());
     file.close();
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot write clip store (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot write clip store (" + h5::describe(e) + ")");
   }
   out.commit();
 }

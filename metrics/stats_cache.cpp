@@ -48,7 +48,7 @@ std::optional<FeatureStats> StatsCache::load(const StatsKey& key) const {
     s.read(scatter.data(), H5::PredType::NATIVE_DOUBLE);  // symmetric: row or column order alike
     return FeatureStats(count, Eigen::Map<const Eigen::VectorXd>(mean.data(), d), std::move(scatter));
   } catch (const H5::Exception& e) {
-    log_warn(p + ": unreadable cached reference statistics (" + e.getDetailMsg() + "); recomputing");
+    log_warn(p + ": unreadable cached reference statistics (" + h5::describe(e) + "); recomputing");
     return std::nullopt;
   }
 }
@@ -74,7 +74,7 @@ std::string StatsCache::store(const StatsKey& key, const FeatureStats& stats) co
     s.write(stats.scatter().data(), H5::PredType::NATIVE_DOUBLE);
     f.close();
   } catch (const H5::Exception& e) {
-    throw IoError(p + ": cannot write reference statistics (" + e.getDetailMsg() + ")");
+    throw IoError(p + ": cannot write reference statistics (" + h5::describe(e) + ")");
   }
   out.commit();
   return p;
@@ -95,7 +95,7 @@ void write_features(const std::string& path, const std::string& metric_key, cons
     if (!features.data.empty()) s.write(features.data.data(), H5::PredType::NATIVE_FLOAT);
     f.close();
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot write features (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot write features (" + h5::describe(e) + ")");
   }
   out.commit();
 }
@@ -120,7 +120,7 @@ Features read_features(const std::string& path, Json* protocol) {
     if (!out.data.empty()) s.read(out.data.data(), H5::PredType::NATIVE_FLOAT);
     return out;
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot read features (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot read features (" + h5::describe(e) + ")");
   }
 }
 

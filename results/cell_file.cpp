@@ -1,6 +1,9 @@
 #include "results/cell_file.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 
@@ -50,6 +53,26 @@ Json read_json_attr_or(const H5::Group& root, const char* name, Json fallback) {
   return h5::has_attr(root, name) ? Json::parse(h5::read_string_attr(root, name)) : fallback;
 }
 
+// HDF5 writes a dataset's data when the dataset is closed, and the C++ API's destructors swallow a
+// failure there (a full disk): the file is read back before it is renamed into place.
+void check_reads_back(const std::string& temp, const std::string& path, const char* what) {
+  try {
+    std::vector<Video> samples;
+    std::vector<std::string> captions;
+    if (std::string(what) == "samples file") read_samples_file(temp, samples, captions);
+    else (void)read_cell(temp, true);
+  } catch (const IoError& e) {
+    std::string reason = e.what();
+    if (reason.rfind(temp + ": ", 0) == 0) reason.erase(0, temp.size() + 2);
+    struct statvfs st {};
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    const bool full = ::statvfs(dir.empty() ? "." : dir.c_str(), &st) == 0 &&
+                      std::uint64_t(st.f_bavail) * st.f_frsize < 64 * 1024;
+    throw IoError(path + ": cannot write " + what + " (" + (full ? "No space left on device; " : "") +
+                  "it does not read back: " + reason + ")");
+  }
+}
+
 }  // namespace
 
 void write_samples_file(const std::vector<Video>& samples, const std::vector<std::string>& captions,
@@ -63,8 +86,9 @@ void write_samples_file(const std::vector<Video>& samples, const std::vector<std
     write_samples(root, samples, captions, path);
     file.close();
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot write samples file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot write samples file (" + h5::describe(e) + ")");
   }
+  check_reads_back(out.temp_path(), path, "samples file");
   out.commit();
 }
 
@@ -77,7 +101,7 @@ void read_samples_file(const std::string& path, std::vector<Video>& samples, std
     read_samples(root, samples, path);
     if (root.nameExists("captions")) captions = h5::read_strings(root, "captions");
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": corrupt or unreadable samples file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": corrupt or unreadable samples file (" + h5::describe(e) + ")");
   }
 }
 
@@ -111,8 +135,9 @@ void write_cell(const CellRecord& cell, const std::string& path) {
     write_samples(root, cell.samples, cell.captions, path);
     file.close();
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot write cell file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot write cell file (" + h5::describe(e) + ")");
   }
+  check_reads_back(out.temp_path(), path, "cell file");
   out.commit();
 }
 
@@ -149,7 +174,7 @@ CellRecord read_cell(const std::string& path, bool with_samples) {
     if (root.nameExists("captions")) cell.captions = h5::read_strings(root, "captions");
     if (with_samples) read_samples(root, cell.samples, path);
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": corrupt or unreadable cell file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": corrupt or unreadable cell file (" + h5::describe(e) + ")");
   } catch (const Json::exception& e) {
     throw IoError(path + ": corrupt JSON attribute in cell file (" + std::string(e.what()) + ")");
   }

@@ -326,7 +326,7 @@ void write_sweep_h5(const Sweep& sweep, const std::string& path) {
     h5::write_doubles(samples, "values", all_samples);
     file.close();
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": cannot write sweep file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": cannot write sweep file (" + h5::describe(e) + ")");
   }
   out.commit();
 }
@@ -405,7 +405,7 @@ Sweep read_sweep_h5(const std::string& path) {
       sweep.values.push_back(std::move(v));
     }
   } catch (const H5::Exception& e) {
-    throw IoError(path + ": corrupt or unreadable sweep file (" + e.getDetailMsg() + ")");
+    throw IoError(path + ": corrupt or unreadable sweep file (" + h5::describe(e) + ")");
   } catch (const Json::exception& e) {
     throw IoError(path + ": corrupt JSON attribute in sweep file (" + std::string(e.what()) + ")");
   }

@@ -94,9 +94,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 void write_text_atomically(const std::string& path, const std::string& text) {
-  AtomicFile out(path);
-  std::ofstream(out.temp_path()) << text << "\n";
-  out.commit();
+  write_file_atomically(path, text + "\n");
 }
 
 // Steps per second of the latest earlier training of the same preset in the cache (its curves.h5:
@@ -442,6 +440,7 @@ CellOutcome CellRunner::run(const CellSpec& cell) {
       score_finished(cell, judged.metrics_to_score);
       outcome.status = CellStatus::scored;
     } else {
+      if (judged.state == CellState::corrupt) move_corrupt_cell_aside(options_, cell, judged);
       generate_and_score(cell, options_.force ? "forced" : outcome.why);
       outcome.status = CellStatus::done;
     }

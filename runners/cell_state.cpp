@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/log.h"
 #include "datasets/clip_source.h"
 #include "results/cell_file.h"
 #include "runners/cell_runner.h"
@@ -29,6 +30,8 @@ std::string InputIdentities::file_sha256(const std::string& path) {
   }
   return it->second;
 }
+
+std::string corrupt_cell_path(const RunOptions& o, const CellSpec& c) { return cell_path(o, c) + ".corrupt"; }
 
 std::string cell_samples_path(const RunOptions& o, const CellSpec& c) {
   return o.out_dir + "/features/" + c.id + "/samples.h5";
@@ -86,11 +89,21 @@ CellJudgement judge_cell(const RunOptions& options, const CellSpec& cell, InputI
   const std::string path = cell_path(options, cell);
   CellRecord record;
   bool readable = false;
-  if (read_cell_hash(path) == cell.hash) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    // Cell files appear by rename, complete: one that does not read was damaged after it was written.
     try {
       record = read_cell(path);
-      readable = true;
-    } catch (const IoError&) {
+      readable = record.hash == cell.hash;  // another hash under this id: not this cell's file
+    } catch (const IoError& e) {
+      j.state = CellState::corrupt;
+      std::string reason = e.what();  // "<path>: corrupt or unreadable cell file (<HDF5's reason>)"
+      if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
+      const std::string wrapper = "corrupt or unreadable cell file (";
+      if (reason.rfind(wrapper, 0) == 0 && reason.back() == ')')
+        reason = reason.substr(wrapper.size(), reason.size() - wrapper.size() - 1);
+      j.reasons.push_back("cell file unreadable: " + reason);
+      return j;
     }
   }
   if (!readable) {
@@ -124,11 +137,23 @@ CellJudgement judge_cell(const RunOptions& options, const CellSpec& cell, InputI
   return j;
 }
 
+void move_corrupt_cell_aside(const RunOptions& options, const CellSpec& cell, const CellJudgement& judgement) {
+  // Moved rather than deleted: a damaged file may still hold what someone wants to look at, and vdlab
+  // deletes no result it did not just write. No reader takes a .corrupt file for a cell file.
+  const std::string from = cell_path(options, cell), to = corrupt_cell_path(options, cell);
+  std::error_code ec;
+  fs::rename(from, to, ec);
+  if (ec) throw IoError(from + ": corrupt (" + judgement.reasons.front() + "), and cannot be moved aside (" + ec.message() + ")");
+  log_warn("cell " + cell.id + ": " + from + " is corrupt (" + judgement.reasons.front() + "); moved to " + to +
+           ", generating the cell again");
+}
+
 std::string describe_judgement(const CellJudgement& j) {
   std::string text;
   switch (j.state) {
     case CellState::missing: return "missing";
     case CellState::failed: return "failed";
+    case CellState::corrupt: return "corrupt: " + j.reasons.front();
     case CellState::done: text = "done"; break;
     case CellState::stale: text = "stale"; break;
     case CellState::other_version: text = "done, " + j.reasons.front(); break;

@@ -34,6 +34,8 @@ class InputIdentities {
 enum class CellState {
   missing,        // no cell file with this hash
   failed,         // no cell file, and the last attempt left cells/<id>.error
+  corrupt,        // a cell file that cannot be read (truncated or damaged on disk): generated again by
+                  // `vdlab run`, which first moves it aside to cells/<id>.h5.corrupt
   done,           // current
   stale,          // an input of its videos changed: generated again by `vdlab run`
   other_version,  // made by another vdlab version: kept unless `--rerun stale`
@@ -41,7 +43,7 @@ enum class CellState {
 
 struct CellJudgement {
   CellState state = CellState::missing;
-  std::vector<std::string> reasons;      // why stale, or which version made it
+  std::vector<std::string> reasons;      // why stale or corrupt, or which version made it
   std::vector<Json> metrics_to_score;    // metric configs the file lacks or whose extractor changed
   std::vector<std::string> metric_reasons;  // one per metrics_to_score entry
   std::string error;                     // failed: the first line of cells/<id>.error
@@ -49,8 +51,14 @@ struct CellJudgement {
 
 CellJudgement judge_cell(const RunOptions& options, const CellSpec& cell, InputIdentities& identities);
 
-// One line for `plan` and `status`: "done", "missing", "stale: dataset split content changed", ...
+// One line for `plan` and `status`: "done", "missing", "stale: dataset split content changed",
+// "corrupt: cell file unreadable: H5Fopen failed: truncated file: ...", ...
 std::string describe_judgement(const CellJudgement& judgement);
+
+// Where `vdlab run` moves a corrupt cell file before generating the cell again: <cell file>.corrupt.
+std::string corrupt_cell_path(const RunOptions& options, const CellSpec& cell);
+// Moves a cell judged corrupt there (replacing an earlier one), with a warning naming both paths.
+void move_corrupt_cell_aside(const RunOptions& options, const CellSpec& cell, const CellJudgement& judgement);
 
 // The file a cell keeps its videos in when they are not saved in the cell file (save_samples: false).
 std::string cell_samples_path(const RunOptions& options, const CellSpec& cell);

@@ -132,9 +132,7 @@ void print_plan_line(const CellSpec& c, const std::string& status) {
 }
 
 void write_json_atomically(const std::string& path, const Json& j) {
-  AtomicFile out(path);
-  std::ofstream(out.temp_path()) << j.dump(2) << "\n";
-  out.commit();
+  write_file_atomically(path, j.dump(2) + "\n");
 }
 
 std::string saved_experiment_path(const std::string& out_dir) { return out_dir + "/experiment.json"; }
@@ -160,8 +158,8 @@ int cmd_plan(const std::vector<std::string>& args) {
       args, "vdlab plan EXPERIMENT.yaml [path=value ...] [--out DIR]",
       "Checks every value and path of an experiment (no backbone is loaded), says whether the backbone is\n"
       "cached or will be trained, and lists the cells: index, id, hash and status in --out (done, missing,\n"
-      "failed, stale and why, made by another vdlab version, metrics to score). Cells with identical\n"
-      "hashes are planned once. The same file gives the same cells and hashes on every run and machine.\n"
+      "failed, stale and why, corrupt and why, made by another vdlab version, metrics to score). Cells with\n"
+      "identical hashes are planned once. The same file gives the same cells and hashes on every run and machine.\n"
       "It saves the resolved experiment as --out/experiment.json (what `vdlab status OUT` reads).\n"
       "Exit status: 0, or 2 for bad input.\n\n" +
           std::string(kExperimentHelp));
@@ -190,10 +188,18 @@ int cmd_plan(const std::vector<std::string>& args) {
   return 0;
 }
 
-int run_cells(const Experiment& e, const std::vector<CellSpec>& cells, const RunOptions& ro) {
+// A read-only or otherwise unwritable --out stops a command here, before any work, in one line naming
+// it; temp files that interrupted writers left anywhere in it (cells, features, samples, the report)
+// are removed.
+void prepare_out_dir(const RunOptions& ro) {
+  check_writable_dir(ro.out_dir);
   fs::create_directories(ro.out_dir + "/cells");
-  const int stale = remove_stale_temp_files(ro.out_dir + "/cells");
+  const int stale = remove_stale_temp_files_below(ro.out_dir);
   if (stale) log_info("removed " + std::to_string(stale) + " partial file(s) left by an interrupted run");
+}
+
+int run_cells(const Experiment& e, const std::vector<CellSpec>& cells, const RunOptions& ro) {
+  prepare_out_dir(ro);
   save_experiment(e, ro);
   CellRunner runner(e, ro);
   int done = 0, scored = 0, skipped = 0, failed = 0;
@@ -271,7 +277,7 @@ int cmd_run(const std::vector<std::string>& args) {
   if (jobs < 1) throw ConfigError("--jobs: must be at least 1, got " + std::to_string(jobs));
   if (jobs == 1) return run_cells(e, plan_cells(e), ro);
   const auto cells = plan_cells(e);
-  fs::create_directories(ro.out_dir + "/cells");
+  prepare_out_dir(ro);
   save_experiment(e, ro);
   LocalJobs local;
   local.jobs = jobs;
@@ -306,6 +312,7 @@ int cmd_cell(const std::vector<std::string>& args) {
   RunOptions ro = run_options(a.common);
   check_pinned_files(e, ro);
   apply_rerun(rerun, false, ro);
+  check_writable_dir(ro.out_dir);
   fs::create_directories(ro.out_dir + "/cells");
   save_experiment(e, ro);  // every array task writes the same file, atomically
   CellRunner runner(e, ro);
@@ -326,8 +333,10 @@ int cmd_status(const std::vector<std::string>& args) {
   ExperimentArgs a("status options");
   const int code = a.parse_or_help(
       args, "vdlab status OUTDIR | EXPERIMENT.yaml [path=value ...] [--out DIR]",
-      "Counts done / running / pending / missing / failed / stale cells, prints each failure's error and\n"
-      "why each stale cell is stale, and the index list to rerun (what is neither done, running nor waiting).\n"
+      "Counts done / running / pending / missing / failed / stale / corrupt cells, prints each failure's error,\n"
+      "why each stale cell is stale and why each corrupt cell file does not read (`vdlab run` moves it to\n"
+      "cells/<id>.h5.corrupt and generates the cell again), and the index list to rerun (what is neither\n"
+      "done, running nor waiting).\n"
       "A cell is running while a live process holds its lock (locks/<id>.lock). For a sweep sent with\n"
       "`vdlab submit` it also reads squeue: a queued task is pending (held, requeued and preempted tasks too:\n"
       "never done until its cell file is), a running one running. Given the output folder of a run, it reads the resolved\n"
@@ -386,7 +395,11 @@ int cmd_status(const std::vector<std::string>& args) {
     if (!j.metrics_to_score.empty()) ++need_metrics;
     if (j.state == CellState::failed) std::cout << "failed  " << c.index << " " << c.id << ": " << j.error << "\n";
     else if (j.state != CellState::missing && (j.state != CellState::done || !j.metrics_to_score.empty()))
-      std::cout << std::left << std::setw(8) << (j.state == CellState::stale ? "stale" : j.state == CellState::done ? "scores" : "version")
+      std::cout << std::left << std::setw(8)
+                << (j.state == CellState::stale     ? "stale"
+                    : j.state == CellState::corrupt ? "corrupt"
+                    : j.state == CellState::done    ? "scores"
+                                                    : "version")
                 << std::right << c.index << " " << c.id << ": " << describe_judgement(j) << "\n";
   }
   const std::string todo = compact_index_list(sweep.to_run());
@@ -394,6 +407,7 @@ int cmd_status(const std::vector<std::string>& args) {
   if (counts[CellState::other_version]) std::cout << " (" << counts[CellState::other_version] << " by another vdlab version)";
   std::cout << ", " << counts[CellState::missing] << " missing, " << counts[CellState::failed] << " failed, "
             << counts[CellState::stale] << " stale";
+  if (counts[CellState::corrupt]) std::cout << ", " << counts[CellState::corrupt] << " corrupt";
   if (running) std::cout << ", " << running << " running";
   if (pending) std::cout << ", " << pending << " pending";
   if (need_metrics) std::cout << ", " << need_metrics << " with metrics to score";

@@ -62,14 +62,7 @@ std::string utc_now() {
   return buf;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  AtomicFile out(path);
-  std::ofstream f(out.temp_path());
-  f << text;
-  f.close();
-  if (!f) throw IoError(path + ": cannot write");
-  out.commit();
-}
+void write_text(const std::string& path, const std::string& text) { write_file_atomically(path, text); }
 
 // "<label>-s<seed>-<hash8>" -> label, for cell files without a plan to name them.
 std::string label_from_id(const std::string& id) {
@@ -178,6 +171,9 @@ int run_collect(const std::vector<std::string>& args) {
   if (dir.empty()) throw ConfigError(see_help(kCommand, "give the run's output folder"));
   if (!(confidence > 0 && confidence < 1)) throw ConfigError("--confidence: must be between 0 and 1, got " + std::to_string(confidence));
   const std::string out = to.empty() ? dir : to;
+  check_writable_dir(out);  // a read-only OUT stops here, before any work and with nothing written
+  if (const int stale = remove_stale_temp_files_below(out))
+    log_info("removed " + std::to_string(stale) + " partial file(s) left in " + out + " by an interrupted run");
 
   std::vector<std::string> warnings;
   Sweep sweep = collect_sweep(dir, warnings);

@@ -202,7 +202,9 @@ int run_metrics(const std::vector<std::string>& args) {
     AtomicFile file(out);
     {
       std::ofstream f(file.temp_path());
-      if (!f || !(f << j.dump(2) << "\n")) throw IoError(out + ": cannot write");
+      f << j.dump(2) << "\n";
+      f.close();  // a full disk shows when the buffer is flushed
+      if (!f) throw IoError(out + ": cannot write");
     }
     file.commit();
   }

@@ -89,6 +89,7 @@ int run_paper_report(const std::vector<std::string>& args) {
     files.push_back(std::make_unique<AtomicFile>((fs::path(to) / name).string()));
     std::ofstream f(files.back()->temp_path());
     f << text;
+    f.close();  // a full disk shows when the buffer is flushed
     if (!f) throw IoError(files.back()->final_path() + ": cannot write");
   };
   write("report.md", report.markdown);

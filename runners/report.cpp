@@ -300,9 +300,7 @@ ReportFiles write_report(const Experiment& experiment, const std::vector<CellSpe
   files.table_md = options.out_dir + "/report.md";
   files.table_csv = options.out_dir + "/cells.csv";
   for (const auto& [path, text] : {std::pair{files.table_md, tables.markdown}, std::pair{files.table_csv, tables.csv}}) {
-    AtomicFile out(path);
-    std::ofstream(out.temp_path()) << text;
-    out.commit();
+    write_file_atomically(path, text);
   }
 
   // One grid, a label on every row: four real clips of each split, then four samples of each variant on

@@ -159,9 +159,7 @@ void record_submitted_jobs(const std::string& out_dir, const std::vector<Submitt
   Json list = Json::array();
   for (const auto& j : jobs) list.push_back({{"id", j.id}, {"kind", j.kind}, {"script", j.script}, {"detail", j.detail}});
   fs::create_directories(slurm_dir(out_dir));
-  AtomicFile out(jobs_path(out_dir));
-  std::ofstream(out.temp_path()) << Json{{"jobs", list}}.dump(2) << "\n";
-  out.commit();
+  write_file_atomically(jobs_path(out_dir), Json{{"jobs", list}}.dump(2) + "\n");
 }
 
 bool QueuedTask::running() const {

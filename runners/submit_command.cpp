@@ -93,15 +93,11 @@ struct Options {
 
 void save_resolved_experiment(const Experiment& e, const std::string& path) {
   fs::create_directories(fs::path(path).parent_path());
-  AtomicFile out(path);
-  std::ofstream(out.temp_path()) << experiment_to_json(e).dump(2) << "\n";
-  out.commit();
+  write_file_atomically(path, experiment_to_json(e).dump(2) + "\n");
 }
 
 void write_script(const std::string& path, const std::string& text) {
-  AtomicFile out(path);
-  std::ofstream(out.temp_path()) << text;
-  out.commit();
+  write_file_atomically(path, text);
   fs::permissions(path, fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
 }
 

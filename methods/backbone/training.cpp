@@ -4,8 +4,10 @@
 #include <ATen/autocast_mode.h>
 #include <H5Cpp.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +23,7 @@
 #include "core/error.h"
 #include "core/training_fault.h"
 #include "core/hash.h"
+#include "core/hdf5_util.h"
 #include "core/log.h"
 #include "core/suggest.h"
 #include "methods/noise/noise_init.h"
@@ -172,8 +175,9 @@ std::vector<CurveRow> curve_rows(const torch::Tensor& t) {
 }
 
 void write_curves(const std::string& path, const std::vector<CurveRow>& rows) {
+  h5::quiet();
   AtomicFile file(path);
-  {
+  try {
     H5::H5File h5(file.temp_path(), H5F_ACC_TRUNC);
     const char* names[kCurveCols] = {"step", "loss", "lr", "grad_norm", "stage", "seconds"};
     hsize_t n = rows.size();
@@ -192,6 +196,8 @@ void write_curves(const std::string& path, const std::vector<CurveRow>& rows) {
     auto attr = h5.createAttribute("description", str, H5::DataSpace(H5S_SCALAR));
     const std::string desc = "backbone training curve, one row per step; stage 0 = images (F = 1), 1 = videos";
     attr.write(str, desc);
+  } catch (const H5::Exception& e) {
+    throw IoError(path + ": cannot write the training curves (" + h5::describe(e) + ")");
   }
   file.commit();
 }
@@ -205,10 +211,104 @@ void copy_parameters(VideoUNet& from, VideoUNet& to) {
   for (auto& item : to->named_buffers()) item.value().copy_(sb[item.key()]);
 }
 
+// The first line of a LibTorch error, without the C++ stack it carries.
+std::string torch_reason(const c10::Error& e) {
+  std::string text = e.what_without_backtrace();
+  const auto end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+// Writes the archive to the temp file through checked write calls: LibTorch's own file writer can
+// lose a failed write (a full disk) and leave a short file that would then be renamed into place.
+void save_archive(torch::serialize::OutputArchive& archive, const AtomicFile& out) {
+  const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) throw IoError(with_system_reason(out.final_path() + ": cannot write", errno));
+  int err = 0;
+  // After a failed write the rest is dropped but reported as written: LibTorch's zip writer answers a
+  // short count by throwing from its destructor, which ends the process (std::terminate).
+  const auto write_all = [&](const void* data, size_t size) -> size_t {
+    const char* bytes = static_cast<const char*>(data);
+    size_t done = 0;
+    while (done < size && err == 0) {
+      const ssize_t n = ::write(fd, bytes + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) err = n < 0 ? errno : EIO;
+      else done += size_t(n);
+    }
+    return size;
+  };
+  std::string torch_error;
+  try {
+    archive.save_to(write_all);
+  } catch (const c10::Error& e) {
+    torch_error = torch_reason(e);
+  }
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) throw IoError(with_system_reason(out.final_path() + ": cannot write", err));
+  if (!torch_error.empty()) throw IoError(out.final_path() + ": cannot write (" + torch_error + ")");
+}
+
 void atomic_save(torch::serialize::OutputArchive& archive, const std::string& path) {
   AtomicFile out(path);
-  archive.save_to(out.temp_path());
+  save_archive(archive, out);
   out.commit();
+}
+
+// Saves a checkpoint over `path` and keeps the one it replaces as `previous`: a checkpoint damaged after
+// the fact (a disk error, a copy cut short) leaves the one before it to resume from. The replaced file
+// becomes `previous` by a hard link renamed into place, so a checkpoint is under `path` at every moment.
+void save_checkpoint_keeping_previous(torch::serialize::OutputArchive& archive, const std::string& path,
+                                      const std::string& previous) {
+  AtomicFile out(path);
+  save_archive(archive, out);
+  if (fs::exists(path)) {
+    const std::string staged = previous + temp_marker() + std::to_string(::getpid());
+    std::remove(staged.c_str());
+    if (::link(path.c_str(), staged.c_str()) == 0) {
+      if (std::rename(staged.c_str(), previous.c_str()) != 0) {
+        const int err = errno;
+        std::remove(staged.c_str());
+        throw IoError(with_system_reason(previous + ": cannot keep the previous checkpoint", err));
+      }
+    } else if (std::rename(path.c_str(), previous.c_str()) != 0) {  // a file system without hard links
+      throw IoError(with_system_reason(previous + ": cannot keep the previous checkpoint", errno));
+    }
+  }
+  out.commit();
+}
+
+// What a checkpoint holds, read in full before anything is applied, so that an unreadable file changes
+// nothing and the run can fall back to another.
+struct CheckpointArchive {
+  torch::serialize::InputArchive model, ema, optimizer;
+  int64_t step = 0;
+  torch::Tensor curve;
+};
+
+// Reads `path`; on failure returns false with the reason.
+bool read_checkpoint(const std::string& path, const torch::Device& device, CheckpointArchive& c, std::string& reason) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    archive.read("model", c.model);
+    archive.read("ema", c.ema);
+    archive.read("optimizer", c.optimizer);
+    torch::Tensor s;
+    archive.read("step", s);
+    archive.read("curve", c.curve);
+    c.step = s.item<int64_t>();
+    c.curve = c.curve.to(torch::kCPU);
+    if (c.curve.dim() != 2 || c.curve.size(0) != c.step) {
+      reason = "its training curve has " + std::to_string(c.curve.size(0)) + " rows for step " + std::to_string(c.step);
+      return false;
+    }
+    return true;
+  } catch (const c10::Error& e) {
+    reason = torch_reason(e);
+  } catch (const std::exception& e) {
+    reason = e.what();
+  }
+  return false;
 }
 
 }  // namespace
@@ -257,6 +357,10 @@ void save_weights(VideoUNet& model, const std::string& path) {
   atomic_save(archive, path);
 }
 
+std::string previous_checkpoint_path(const std::string& dir) {
+  return (fs::path(dir) / "checkpoint.prev.pt").string();
+}
+
 std::string ema_snapshot_path(const std::string& dir, int64_t step) {
   return (fs::path(dir) / ("ema-step" + std::to_string(step) + ".pt")).string();
 }
@@ -282,6 +386,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
   SignalScope signals;
   fs::create_directories(options.dir);
   const std::string ckpt_path = (fs::path(options.dir) / "checkpoint.pt").string();
+  const std::string prev_path = previous_checkpoint_path(options.dir);
   const std::string curves_path = (fs::path(options.dir) / "curves.h5").string();
   remove_stale_temp_files(options.dir);
 
@@ -342,24 +447,57 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
   int64_t step = 0;
   std::vector<CurveRow> curve;
   TrainResult result;
+  // The checkpoint to resume from: checkpoint.pt, or when it is unreadable (damaged after it was
+  // written) the previous one, or nothing. Which of them, and why, is one log line.
+  CheckpointArchive resume;
+  std::string resume_path;
   if (fs::exists(ckpt_path)) {
-    torch::serialize::InputArchive archive;
-    archive.load_from(ckpt_path, device);
-    torch::serialize::InputArchive m, e, o;
-    archive.read("model", m);
-    archive.read("ema", e);
-    archive.read("optimizer", o);
-    model->load(m);
-    ema->load(e);
-    optimizer.load(o);
-    torch::Tensor s, cv;
-    archive.read("step", s);
-    archive.read("curve", cv);
-    step = s.item<int64_t>();
-    curve = curve_rows(cv.to(torch::kCPU));
+    std::string reason;
+    if (read_checkpoint(ckpt_path, device, resume, reason)) {
+      resume_path = ckpt_path;
+    } else {
+      // Moved aside, so that the next checkpoint does not keep it as the previous one.
+      const std::string aside = ckpt_path + ".corrupt";
+      std::error_code ec;
+      fs::rename(ckpt_path, aside, ec);
+      std::string why;
+      const std::string what = ckpt_path + " is unreadable (" + reason + ")" + (ec ? "" : ", moved to " + aside);
+      if (fs::exists(prev_path) && read_checkpoint(prev_path, device, resume, why)) {
+        resume_path = prev_path;
+        log_warn("backbone training: " + what + "; resuming from the previous checkpoint " + prev_path + " at step " +
+                 std::to_string(resume.step) + "/" + std::to_string(total));
+      } else {
+        log_warn("backbone training: " + what + " and " +
+                 (fs::exists(prev_path) ? "so is the previous checkpoint " + prev_path + " (" + why + ")"
+                                        : "there is no previous checkpoint") +
+                 "; training from scratch");
+      }
+    }
+  } else if (fs::exists(prev_path)) {
+    // Only on a file system without hard links can a run stop between keeping the previous checkpoint
+    // and renaming the new one into place.
+    std::string why;
+    if (read_checkpoint(prev_path, device, resume, why)) {
+      resume_path = prev_path;
+      log_warn("backbone training: no " + ckpt_path + "; resuming from the previous checkpoint " + prev_path +
+               " at step " + std::to_string(resume.step) + "/" + std::to_string(total));
+    }
+  }
+  if (!resume_path.empty()) {
+    try {
+      model->load(resume.model);
+      ema->load(resume.ema);
+      optimizer.load(resume.optimizer);
+    } catch (const c10::Error& e) {
+      throw IoError(resume_path + ": a checkpoint of another network, cannot resume from it (" + torch_reason(e) +
+                    "); remove it to train from scratch");
+    }
+    step = resume.step;
+    curve = curve_rows(resume.curve);
     result.resumed_from = step;
-    log_info("backbone training: resuming from " + ckpt_path + " at step " + std::to_string(step) + "/" +
-             std::to_string(total));
+    if (resume_path == ckpt_path)
+      log_info("backbone training: resuming from " + ckpt_path + " at step " + std::to_string(step) + "/" +
+               std::to_string(total));
   } else {
     copy_parameters(model, ema);
   }
@@ -376,7 +514,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     archive.write("optimizer", o);
     archive.write("step", torch::tensor(step, torch::kLong));
     archive.write("curve", curve_tensor(curve));
-    atomic_save(archive, ckpt_path);
+    save_checkpoint_keeping_previous(archive, ckpt_path, prev_path);
     last_saved = step;
   };
 

@@ -55,6 +55,10 @@ struct TrainOptions {
   bool keep_ema_snapshots = false;
 };
 
+// The checkpoint a run saved before its latest one (dir/checkpoint.prev.pt): where training resumes when
+// dir/checkpoint.pt is unreadable.
+std::string previous_checkpoint_path(const std::string& dir);
+
 // The EMA weights a run kept at `step` (TrainOptions::keep_ema_snapshots): dir/ema-step<step>.pt.
 std::string ema_snapshot_path(const std::string& dir, int64_t step);
 
@@ -65,9 +69,11 @@ struct TrainResult {
   double final_loss = 0;
 };
 
-// Trains `model` (whose EMA copy is `ema`) on `data`. Resumes from dir/checkpoint.pt when present; a
-// run that trains appends one line to dir/runs.log (which steps, when), so tests and users can count
-// training runs.
+// Trains `model` (whose EMA copy is `ema`) on `data`. Resumes from dir/checkpoint.pt when present (from
+// dir/checkpoint.prev.pt when checkpoint.pt is unreadable, which is moved to checkpoint.pt.corrupt; from
+// scratch when neither reads; one log line says which). Each checkpoint keeps the one it replaces as
+// checkpoint.prev.pt. A run that trains appends one line to dir/runs.log (which steps, when), so tests
+// and users can count training runs.
 // On return `ema` holds the sampling weights. Throws NumericError naming the step on a non-finite
 // loss (the last good checkpoint is kept) and TrainingInterrupted on SIGTERM or SIGUSR2 (after
 // checkpointing).

@@ -208,9 +208,7 @@ namespace {
 void write_config_once(const std::string& dir, const Json& config) {
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
   if (fs::exists(cfg_path)) return;
-  AtomicFile out(cfg_path);
-  std::ofstream(out.temp_path()) << config.dump(2) << "\n";
-  out.commit();
+  write_file_atomically(cfg_path, config.dump(2) + "\n");
 }
 
 // What building a trained "unet" needs to train one stage.

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "backbone_test_support.h"
@@ -93,6 +94,76 @@ TEST(BackboneTraining, ResumeAfterACrashIsBitwiseEqual) {
   expect_bitwise_equal(full.model, resumed.model);
   expect_bitwise_equal(full.ema, resumed.ema);
   // Stage 2 froze the spatial part: weights that differ from the stage-1 end are temporal only.
+}
+
+// A run stopped at step 7 of 10 (checkpoints every 2: checkpoint.pt holds step 6, checkpoint.prev.pt
+// step 4), whose checkpoint files are then damaged by `damage`; the resumed run's log.
+struct DamagedResume {
+  TrainedPair resumed;
+  std::string log;
+  std::string dir;
+};
+DamagedResume resume_after_damage(const std::string& name, const std::function<void(const std::string&)>& damage) {
+  DamagedResume r;
+  r.dir = fresh_dir(name);
+  EXPECT_THROW(train_in(r.dir, small_recipe(), [](int64_t step, double) {
+                 if (step == 7) throw std::runtime_error("simulated crash");
+               }),
+               std::runtime_error);
+  EXPECT_TRUE(fs::exists(r.dir + "/checkpoint.prev.pt"));
+  damage(r.dir);
+  ::testing::internal::CaptureStderr();
+  r.resumed = train_in(r.dir, small_recipe());
+  r.log = ::testing::internal::GetCapturedStderr();
+  return r;
+}
+
+int count_lines_with(const std::string& text, const std::string& what) {
+  int n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) n += line.find(what) != std::string::npos;
+  return n;
+}
+
+TEST(BackboneCheckpointDamage, TruncatedCheckpointResumesFromThePreviousOneBitwise) {
+  TrainedPair full = train_in(fresh_dir("damage-full"), small_recipe());
+  const DamagedResume r = resume_after_damage("damage-truncated", [](const std::string& dir) {
+    fs::resize_file(dir + "/checkpoint.pt", fs::file_size(dir + "/checkpoint.pt") / 2);
+  });
+  EXPECT_EQ(r.resumed.result.resumed_from, 4);
+  EXPECT_EQ(count_lines_with(r.log, "backbone training: " + r.dir + "/checkpoint.pt is unreadable ("), 1) << r.log;
+  EXPECT_EQ(count_lines_with(r.log, "; resuming from the previous checkpoint " + r.dir + "/checkpoint.prev.pt at step 4/10"), 1)
+      << r.log;
+  EXPECT_TRUE(fs::exists(r.dir + "/checkpoint.pt.corrupt"));
+  expect_bitwise_equal(full.model, r.resumed.model);
+  expect_bitwise_equal(full.ema, r.resumed.ema);
+}
+
+TEST(BackboneCheckpointDamage, OverwrittenBytesInTheCheckpointAreCaught) {
+  TrainedPair full = train_in(fresh_dir("damage-full2"), small_recipe());
+  // Junk over the middle of the file (tensor data): the archive's CRC32 of that record no longer matches.
+  const DamagedResume r = resume_after_damage("damage-bytes", [](const std::string& dir) {
+    std::fstream f(dir + "/checkpoint.pt", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(fs::file_size(dir + "/checkpoint.pt") / 2));
+    const std::string junk(256, '\x5a');
+    f.write(junk.data(), std::streamsize(junk.size()));
+  });
+  EXPECT_EQ(r.resumed.result.resumed_from, 4) << r.log;
+  EXPECT_EQ(count_lines_with(r.log, "resuming from the previous checkpoint"), 1) << r.log;
+  expect_bitwise_equal(full.ema, r.resumed.ema);
+}
+
+TEST(BackboneCheckpointDamage, BothCheckpointsDamagedTrainsFromScratchSayingSo) {
+  TrainedPair full = train_in(fresh_dir("damage-full3"), small_recipe());
+  const DamagedResume r = resume_after_damage("damage-both", [](const std::string& dir) {
+    std::ofstream(dir + "/checkpoint.pt") << "not a checkpoint";
+    fs::resize_file(dir + "/checkpoint.prev.pt", 100);
+  });
+  EXPECT_EQ(r.resumed.result.resumed_from, 0);
+  EXPECT_EQ(count_lines_with(r.log, "and so is the previous checkpoint " + r.dir + "/checkpoint.prev.pt ("), 1) << r.log;
+  EXPECT_EQ(count_lines_with(r.log, "; training from scratch"), 1) << r.log;
+  expect_bitwise_equal(full.model, r.resumed.model);
+  expect_bitwise_equal(full.ema, r.resumed.ema);
 }
 
 TEST(BackboneTraining, CurvesAreWrittenToHdf5) {
