@@ -71,7 +71,7 @@ TrainedPair train_in(const std::string& dir, const TrainConfig& cfg,
   return r;
 }
 
-void expect_bitwise_equal(VideoUNet& a, VideoUNet& b) {
+void expect_bitwise_equal(const VideoUNet& a, const VideoUNet& b) {
   auto pa = a->named_parameters();
   auto pb = b->named_parameters();
   ASSERT_EQ(pa.size(), pb.size());
