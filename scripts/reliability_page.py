@@ -148,6 +148,9 @@ def main():
         "- A full disk during a cell write: libhdf5 prints its own `H5Dclose failed` lines beside vdlab's one "
         "error, and the process can crash inside libhdf5's cleanup at exit, after the error and with no cell file "
         "left; the next run completes.",
+        "- A checkpoint whose tensor bytes are overwritten in place (size and archive structure intact) is not "
+        "detected: this LibTorch's archive reader does not verify the records' CRC32; truncated or unreadable "
+        "checkpoints are (`BackboneCheckpointDamage.*`).",
         "- `runs.log` (a backbone's training log) is appended without a check, and videos written through OpenCV "
         "are not read back on a full disk.",
         "- A byte-corrupted HDF5 file can crash libhdf5 1.10.8 itself (two known inputs, `fuzz/hdf5-library-crashes/`); "

@@ -122,7 +122,7 @@ TEST(UntrustedInputIntegration, ModelReturningNaNFailsItsCellNamingStepAndCount)
   // nan_late.pt writes 5 NaN values once every timestep is below 500; DDIM's 10 steps are 900, 800, ...
   std::smatch m;
   const std::regex failure(R"(error: cell 0 (\S+): sampling step 6 of 10 \(t=400\): the model output has 5 non-finite )"
-                           R"(values \(NaN or Inf\) of 3072; nothing from it is kept\n)");
+                           R"(values \(NaN or Inf\) of 6144; nothing from it is kept\n)");
   ASSERT_TRUE(std::regex_search(r.output, m, failure)) << r.output;
   const std::string id = m[1];
   EXPECT_FALSE(fs::exists(out + "/cells/" + id + ".h5"));
@@ -165,7 +165,7 @@ TEST(UntrustedInputIntegration, ShellMetacharactersInPathsAreFileNames) {
   EXPECT_EQ(given.back(), script);  // one argument, metacharacters and all
   // The batch script keeps every value a word: run as Slurm would run task 0, it makes the cell.
   const std::string text = read_text(script);
-  EXPECT_NE(text.find("#SBATCH --job-name=vdlab-x_touch_M7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("#SBATCH --job-name=vdlab-x_touch_M7-cells\n"), std::string::npos) << text;
   const auto task = run_command("cd " + shell_quote(dir.string()) + " && SLURM_ARRAY_JOB_ID=4242 SLURM_ARRAY_TASK_ID=0 "
                                 "SLURM_CPUS_PER_TASK=1 bash " + shell_quote(script));
   EXPECT_EQ(task.code, 0) << task.output;
