@@ -632,8 +632,10 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
 
     const int sig = g_signal.exchange(0);
     const bool regular = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
-    if (regular || sig != 0) save_checkpoint();
+    // The snapshot first: a checkpoint at step s promises everything up to s, so a kill between the two
+    // writes must not leave a checkpoint that resumes past a snapshot never written.
     if (regular && options.keep_ema_snapshots) save_weights(ema, ema_snapshot_path(options.dir, step));
+    if (regular || sig != 0) save_checkpoint();
     if (sig == SIGTERM || sig == SIGUSR2) {
       write_curves(curves_path, curve);
       throw TrainingInterrupted(std::string("backbone training stopped by ") +
