@@ -151,10 +151,6 @@ def main():
         "- A checkpoint whose tensor bytes are overwritten in place (size and archive structure intact) is not "
         "detected: this LibTorch's archive reader does not verify the records' CRC32; truncated or unreadable "
         "checkpoints are (`BackboneCheckpointDamage.*`).",
-        "- Open: in the 70-trial run (`scripts/fault-trials.sh 70`, commit cba4f48) the backbone-training scenario "
-        "stopped at its trial 65 (seed 20261202) when the check could not open `ema-step12.pt`, an EMA snapshot "
-        "it had listed as finished: either a snapshot lost to a kill or a race in the check's listing; not yet "
-        "told apart, so that scenario has no figures above (an earlier 3-trial run of it: 0 lost, 0 partial).",
         "- `runs.log` (a backbone's training log) is appended without a check, and videos written through OpenCV "
         "are not read back on a full disk.",
         "- A byte-corrupted HDF5 file can crash libhdf5 1.10.8 itself (two known inputs, `fuzz/hdf5-library-crashes/`); "
