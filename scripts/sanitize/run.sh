@@ -37,8 +37,10 @@ build_steps=$(($(ninja_log_lines) - steps_before))
 [ "$build_steps" -ge 0 ] || build_steps=0  # ninja compacted its log
 build_seconds=$(($(date +%s) - start))
 # The compilers' CPU time (user + system of this script's finished children so far): what the build
-# costs on cores of its own, whatever else shares them now.
-build_cpu_seconds=$(times | awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+# costs on cores of its own, whatever else shares them now. `times` must run in this shell: in a pipe or
+# $(...) it reports the forked subshell's own (zero) children.
+times >"$build/times.txt"
+build_cpu_seconds=$(awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$build/times.txt")
 
 # The unit and then the integration tests, or one run of what the arguments select.
 status=0
