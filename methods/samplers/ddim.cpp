@@ -4,8 +4,10 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <optional>
 
 #include "core/error.h"
+#include "methods/samplers/ancestral_update.h"
 #include "methods/samplers/model_output.h"
 #include "methods/samplers/sampler.h"
 #include "methods/samplers/step_noise.h"
@@ -161,13 +163,35 @@ class Ddpm : public Sampler {
         }
       }
       const at::Tensor out = driver.denoise(x, i);
-      // x0 and the update as one-pass per-frame combinations (FramePlan::combine), the noise term included.
       std::vector<double> x0x(nf), x0o(nf);
       for (size_t k = 0; k < nf; ++k) {
         const AffineConversion a = x0_conversion(al[k], sg[k], ctx.prediction);
         x0x[k] = a.x_coef;
         x0o[k] = a.out_coef;
       }
+      // The common case in one pass (ancestral_update.h): x0, its clipping, the posterior mean and the
+      // fast draws streamed block by block, bitwise the sequence below.
+      if (!o_.common.thresholding && ancestral_update_applies(x, out) &&
+          (!any_noise || (!ctx.step_noise && o_.noise_draws == NoiseDraws::fast))) {
+        AncestralUpdate u;
+        if (ctx.prediction != Prediction::x0) {
+          u.x0_x = &x0x;
+          u.x0_out = &x0o;
+        }
+        u.clip = o_.clip_sample;
+        u.clip_range = o_.clip_range;
+        u.c_x0 = &c0;
+        u.c_x = &cx;
+        std::optional<GaussianStream> draws;
+        if (any_noise) {
+          draws.emplace(fast_noise_seed(ctx));
+          u.c_noise = &sd;
+        }
+        x = driver.finish_step(ancestral_update(plan, x, out, u, draws ? &*draws : nullptr), i);
+        continue;
+      }
+      // Otherwise x0 and the update as one-pass per-frame combinations (FramePlan::combine), the noise
+      // term included.
       at::Tensor x0 = ctx.prediction == Prediction::x0 ? out : plan.combine({&x, &out}, {&x0x, &x0o});
       if (ctx.prediction != Prediction::x0 && o_.clip_sample && !o_.common.thresholding)
         x0.clamp_(-o_.clip_range, o_.clip_range);  // x0 is this step's own buffer: clip it in place

@@ -8,8 +8,8 @@ namespace vdlab {
 
 namespace {
 
-constexpr int kLanes = 16;            // xoshiro128++ streams stepped side by side (one AVX-512 vector)
-constexpr int kChunk = 2 * kLanes;    // normals per chunk: a cosine and a sine half of kLanes each
+constexpr int kLanes = GaussianStream::kLanes;
+constexpr int kChunk = GaussianStream::kChunk;  // normals per chunk: a cosine and a sine half of kLanes each
 
 uint64_t splitmix64(uint64_t& state) {
   uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -121,25 +121,39 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void fill_chunks(La
 
 }  // namespace
 
-void fill_standard_normal(float* out, int64_t n, uint64_t seed) {
-  if (n <= 0) return;
-  Lanes st;
+GaussianStream::GaussianStream(uint64_t seed) {
   uint64_t sm = seed;
   for (int l = 0; l < kLanes; ++l) {
     const uint64_t a = splitmix64(sm), b = splitmix64(sm);
-    st.s0[l] = static_cast<uint32_t>(a);
-    st.s1[l] = static_cast<uint32_t>(a >> 32);
-    st.s2[l] = static_cast<uint32_t>(b);
-    st.s3[l] = static_cast<uint32_t>(b >> 32);
-    if ((st.s0[l] | st.s1[l] | st.s2[l] | st.s3[l]) == 0) st.s0[l] = 1;  // xoshiro's one forbidden state
+    state_[0][l] = static_cast<uint32_t>(a);
+    state_[1][l] = static_cast<uint32_t>(a >> 32);
+    state_[2][l] = static_cast<uint32_t>(b);
+    state_[3][l] = static_cast<uint32_t>(b >> 32);
+    if ((state_[0][l] | state_[1][l] | state_[2][l] | state_[3][l]) == 0) state_[0][l] = 1;  // xoshiro's one forbidden state
   }
+}
+
+void GaussianStream::fill(float* out, int64_t n) {
+  if (n <= 0) return;
+  // What is left of the chunk a previous fill broke off in.
+  const int64_t from_spare = std::min<int64_t>(n, kChunk - spare_used_);
+  std::copy(spare_ + spare_used_, spare_ + spare_used_ + from_spare, out);
+  spare_used_ += static_cast<int>(from_spare);
+  out += from_spare;
+  n -= from_spare;
+  if (n == 0) return;
+  Lanes st;
+  std::memcpy(&st, state_, sizeof st);
   const int64_t full = n / kChunk;
   fill_chunks(st, out, full);
   if (const int64_t rest = n - full * kChunk; rest > 0) {
-    float tail[kChunk];
-    fill_chunks(st, tail, 1);
-    std::copy(tail, tail + rest, out + full * kChunk);
+    fill_chunks(st, spare_, 1);
+    std::copy(spare_, spare_ + rest, out + full * kChunk);
+    spare_used_ = static_cast<int>(rest);
   }
+  std::memcpy(state_, &st, sizeof st);
 }
+
+void fill_standard_normal(float* out, int64_t n, uint64_t seed) { GaussianStream(seed).fill(out, n); }
 
 }  // namespace vdlab

@@ -19,4 +19,21 @@ namespace vdlab {
 // first m draws of a fill of n >= m elements equal a fill of m elements.
 void fill_standard_normal(float* out, int64_t n, uint64_t seed);
 
+// The same stream drawn piece by piece: fills of n1, n2, ... elements in a row give exactly the draws
+// of one fill_standard_normal of n1 + n2 + ... elements. A consumer can then draw a block, use it while
+// it is in cache and draw the next, instead of writing and re-reading a whole tensor of draws.
+class GaussianStream {
+ public:
+  explicit GaussianStream(uint64_t seed);
+  void fill(float* out, int64_t n);
+
+  static constexpr int kLanes = 16;         // xoshiro128++ streams stepped side by side (one AVX-512 vector)
+  static constexpr int kChunk = 2 * kLanes;  // draws per step of the lanes
+
+ private:
+  uint32_t state_[4][kLanes];  // xoshiro128++ words s0..s3 of every lane
+  float spare_[kChunk];        // the last chunk drawn, of which spare_used_ are handed out
+  int spare_used_ = kChunk;
+};
+
 }  // namespace vdlab

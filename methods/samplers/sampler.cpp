@@ -172,18 +172,20 @@ ParamSpec noise_draws_spec() {
           {"fast", "torch"}, {}};
 }
 
+uint64_t fast_noise_seed(const SampleContext& ctx) {
+  if (!ctx.generator.defined()) throw Error("a stochastic sampler needs a generator in its SampleContext");
+  // One 64-bit word of the cell's generator seeds the step's stream: the draws are a function of the
+  // cell's seed and the generator's position, as randn's are.
+  auto* gen = at::check_generator<at::CPUGeneratorImpl>(ctx.generator);
+  std::lock_guard<std::mutex> lock(gen->mutex_);
+  return gen->random64();
+}
+
 at::Tensor step_noise(const SampleContext& ctx, int64_t step, const at::Tensor& like, NoiseDraws draws) {
   if (ctx.step_noise) return ctx.step_noise(step, like).to(like.options());
   if (!ctx.generator.defined()) throw Error("a stochastic sampler needs a generator in its SampleContext");
   if (draws == NoiseDraws::torch) return at::randn(like.sizes(), ctx.generator, like.options());
-  // One 64-bit word of the cell's generator seeds the step's stream: the draws are a function of the
-  // cell's seed and the generator's position, as randn's are.
-  uint64_t seed = 0;
-  {
-    auto* gen = at::check_generator<at::CPUGeneratorImpl>(ctx.generator);
-    std::lock_guard<std::mutex> lock(gen->mutex_);
-    seed = gen->random64();
-  }
+  const uint64_t seed = fast_noise_seed(ctx);
   at::Tensor out = at::empty(like.sizes(), at::TensorOptions().dtype(at::kFloat));
   fill_standard_normal(out.data_ptr<float>(), out.numel(), seed);
   return out.to(like.options());

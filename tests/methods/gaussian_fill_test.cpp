@@ -1,6 +1,7 @@
 // The stochastic samplers' Gaussian draws (gaussian_fill.h) are a standard normal distribution,
-// reproducible from the seed; the one-pass per-frame combination (FramePlan::combine) equals the
-// sequence of tensor operations it replaces bitwise; DDPM's LibTorch stream stays selectable.
+// reproducible from the seed, and the same stream when drawn in pieces; the one-pass per-frame
+// combination (FramePlan::combine) and DDPM's one-pass update (ancestral_update.h) equal the sequence
+// of tensor operations they replace bitwise; DDPM's LibTorch stream stays selectable.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "methods/samplers/ancestral_update.h"
 #include "methods/samplers/gaussian_fill.h"
 #include "methods/samplers/sampler.h"
 #include "methods/samplers/step_noise.h"
@@ -73,6 +75,27 @@ TEST(GaussianFill, ReproducibleFromTheSeedAndPrefixStable) {
   EXPECT_TRUE(std::equal(head.begin(), head.end(), a.begin()));
 }
 
+TEST(GaussianFill, AStreamDrawnInPiecesIsTheSingleFill) {
+  const int64_t n = 5003;
+  const std::vector<float> whole = draws(n, 11);
+  for (int64_t piece : {1, 7, 31, 32, 33, 100, 1024, 5003}) {
+    GaussianStream stream(11);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t pos = 0; pos < n; pos += piece) stream.fill(v.data() + pos, std::min(piece, n - pos));
+    EXPECT_EQ(v, whole) << "pieces of " << piece;
+  }
+  // Uneven pieces too, each starting anywhere within a chunk of the lanes.
+  GaussianStream stream(11);
+  std::vector<float> v(static_cast<size_t>(n));
+  int64_t pos = 0;
+  for (int64_t piece = 1; pos < n; piece = piece * 3 % 97 + 1) {
+    const int64_t m = std::min(piece, n - pos);
+    stream.fill(v.data() + pos, m);
+    pos += m;
+  }
+  EXPECT_EQ(v, whole);
+}
+
 TEST(GaussianFill, DdpmDrawsFromTheCellsGeneratorOrLibTorchsStream) {
   const at::Tensor x = at::randn({1, 2, 3, 4, 4}, at::kFloat);
   auto run = [&](const Json& params, bool inject_randn) {
@@ -119,6 +142,88 @@ TEST(FrameCombine, OnePassEqualsTheTensorOperationsBitwise) {
       EXPECT_TRUE(at::equal(plan.combine(tp, cp), expected)) << n << " terms, " << dtype;
     }
   }
+}
+
+// Per-frame coefficients of every sign and size, a function of (which, frame).
+std::vector<double> frame_coefs(const FramePlan& plan, int which) {
+  std::vector<double> c;
+  for (int64_t k = 0; k < plan.size(); ++k) c.push_back(std::sin(1.3 * static_cast<double>(which * 17 + k) + 0.4) * 1.7);
+  return c;
+}
+
+TEST(AncestralUpdate, OnePassEqualsTheTensorSequenceBitwise) {
+  // H x W of 7 x 5 (rows not a multiple of the 32 draws of a chunk) and 64 x 48 (rows longer than a block).
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 3, 4, 7, 5}, std::vector<int64_t>{1, 2, 3, 64, 48}}) {
+    const at::Tensor x = at::randn(shape, at::kFloat) * 2;
+    const at::Tensor out = at::randn(shape, at::kFloat) * 2;
+    const FramePlan plan = make_frame_plan({10.0}, SampleContext{}, x, "test");
+    const std::vector<double> x0x = frame_coefs(plan, 0), x0o = frame_coefs(plan, 1), c0 = frame_coefs(plan, 2),
+                              cx = frame_coefs(plan, 3), sd = frame_coefs(plan, 4);
+    for (bool direct : {false, true})
+      for (bool clip : {false, true})
+        for (bool noise : {false, true}) {
+          at::Tensor x0 = direct ? out : plan.combine({&x, &out}, {&x0x, &x0o});
+          if (clip) x0 = x0.clamp(-0.8, 0.8);
+          at::Tensor expected;
+          if (noise) {
+            at::Tensor z = at::empty(shape, at::kFloat);
+            fill_standard_normal(z.data_ptr<float>(), z.numel(), 99);
+            expected = plan.combine({&x0, &x, &z}, {&c0, &cx, &sd});
+          } else {
+            expected = plan.combine({&x0, &x}, {&c0, &cx});
+          }
+          AncestralUpdate u;
+          if (!direct) {
+            u.x0_x = &x0x;
+            u.x0_out = &x0o;
+          }
+          u.clip = clip;
+          u.clip_range = 0.8;
+          u.c_x0 = &c0;
+          u.c_x = &cx;
+          if (noise) u.c_noise = &sd;
+          GaussianStream stream(99);
+          EXPECT_TRUE(at::equal(ancestral_update(plan, x, out, u, noise ? &stream : nullptr), expected))
+              << "direct " << direct << " clip " << clip << " noise " << noise << " shape " << x.sizes();
+        }
+  }
+}
+
+TEST(AncestralUpdate, DdpmSamplesAreBitwiseThoseOfTheTensorSequence) {
+  // The same fast draws injected as step_noise take DDPM's tensor path (combine, clamp, combine): the
+  // one-pass update must give bitwise the same samples, for every parameterisation, with and without
+  // clipping, and with per-frame timesteps.
+  const at::Tensor x = at::randn({2, 3, 4, 6, 10}, at::kFloat);
+  const std::vector<double> base = ddim_timesteps(1000, 6, "leading", 0);
+  at::Tensor frame_t = at::empty({6, 2, 4}, at::kDouble);
+  for (int64_t i = 0; i < 6; ++i)
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t f = 0; f < 4; ++f)
+        frame_t[i][b][f] = std::max(0.0, base[static_cast<size_t>(i)] - 10.0 * static_cast<double>(f) - 3.0 * static_cast<double>(b));
+  for (Prediction prediction : {Prediction::eps, Prediction::v, Prediction::x0})
+    for (bool clip : {true, false})
+      for (bool per_frame : {false, true}) {
+        auto run = [&](bool inject) {
+          SampleContext ctx;
+          ctx.prediction = prediction;
+          ctx.generator = at::make_generator<at::CPUGeneratorImpl>(5);
+          if (per_frame) ctx.frame_timesteps = frame_t;
+          if (inject) {
+            auto gen = std::make_shared<SampleContext>();
+            gen->generator = at::make_generator<at::CPUGeneratorImpl>(5);
+            ctx.step_noise = [gen](int64_t step, const at::Tensor& like) {
+              return step_noise(*gen, step, like, NoiseDraws::fast);
+            };
+          }
+          SampleStats stats;
+          return testing::make_sampler("ddpm", {{"steps", 6}, {"clip_sample", clip}})
+              ->sample(testing::oracle_denoise(), x, ctx, stats);
+        };
+        const at::Tensor fused = run(false), sequence = run(true);
+        EXPECT_TRUE(at::isfinite(fused).all().item<bool>());
+        EXPECT_TRUE(at::equal(fused, sequence)) << "prediction " << static_cast<int>(prediction) << " clip " << clip
+                                                << " per-frame " << per_frame;
+      }
 }
 
 }  // namespace
