@@ -3,8 +3,10 @@
 // (per-frame timesteps, eps target, MSE, AdamW, gradient clipping, EMA), the same thread count and BLAS.
 //
 // usage: bench_train_tiny [--threads N] [--steps N] [--batch B] [--frames F] [--size S] [--python PATH]
-// Prints a table with steps per second of both, and of the full C++ training loop (train_unet: data,
-// noise, PTSS, checkpoints included); then the achieved GFLOP/s of a step (3x the forward FLOPs that
+// Prints a table with steps per second of both: the C++ bare step twice, with each operation threaded (as
+// Python runs it) and with the batch sharded over the threads (methods/backbone/sharded_forward.h, as
+// training runs on a CPU), and the full C++ training loop (train_unet: data, noise, PTSS, the loss terms,
+// after its warm-up steps); then the achieved GFLOP/s of a step (3x the forward FLOPs that
 // torch.profiler counts on the Python side) against this machine's ceiling measured in the same run:
 // a 3x3 convolution and a GEMM (its im2col product) of the model's own sizes.
 // Run it on an otherwise idle machine: under load both sides slow unevenly.
@@ -23,6 +25,7 @@
 
 #include "core/log.h"
 #include "datasets/clip_source.h"
+#include "methods/backbone/sharded_forward.h"
 #include "methods/backbone/training.h"
 #include "methods/backbone/unet.h"
 #include "methods/schedules/noise_schedule.h"
@@ -117,7 +120,10 @@ int main(int argc, char** argv) {
   auto x0 = torch::rand({64, 3, frames, size, size}) * 2 - 1;
   int64_t params = 0;
   for (auto& p : model->parameters()) params += p.numel();
-  auto step = [&] {
+  // The bare step with the network's operations each threaded (as the Python side runs it), or with the
+  // batch split into one shard per thread (ShardedForward, as train_unet runs it on a CPU).
+  ShardedForward shards(model, threads);
+  auto step = [&](bool sharded) {
     auto idx = torch::randint(64, {batch}, torch::kLong);
     auto x = x0.index({idx});
     auto t = torch::randint(1000, {batch, 1}, torch::kLong).expand({batch, frames});
@@ -125,18 +131,34 @@ int main(int argc, char** argv) {
     auto act = ac.index({t.reshape({-1})}).reshape({batch, 1, frames, 1, 1});
     auto xt = act.sqrt() * x + (1 - act).sqrt() * eps;
     for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
-    auto loss = torch::mse_loss(model->forward(xt, t.to(torch::kFloat32), {}, {}).prediction, eps);
-    loss.backward();
+    if (sharded) {
+      auto out = shards.forward(xt, t.to(torch::kFloat32), {}, {});
+      torch::mse_loss(out, eps).backward();
+      shards.backward(out);
+    } else {
+      torch::mse_loss(model->forward(xt, t.to(torch::kFloat32), {}, {}).prediction, eps).backward();
+    }
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     opt.step();
     torch::NoGradGuard g;
     auto ps = model->parameters();
     for (size_t i = 0; i < ps.size(); ++i) ema[i].mul_(0.999).add_(ps[i], 0.001);
   };
-  for (int i = 0; i < warmup; ++i) step();
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; ++i) step();
-  const double cpp_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int i = 0; i < warmup; ++i) {
+    step(false);
+    step(true);
+  }
+  // The two forms take turns in rounds, so that a change in the machine's load falls on both alike.
+  const int rounds = std::max(1, std::min(4, steps));
+  double cpp_secs = 0, sharded_secs = 0;
+  for (int r = 0; r < rounds; ++r) {
+    const int n = steps / rounds + (r < steps % rounds ? 1 : 0);
+    for (const bool sharded : {false, true}) {
+      const auto start = std::chrono::steady_clock::now();
+      for (int i = 0; i < n; ++i) step(sharded);
+      (sharded ? sharded_secs : cpp_secs) += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  }
 
   // 2. The full training loop (data, AR(1)-capable noise, PTSS, EMA, checkpoint at the end).
   const auto dir = std::filesystem::temp_directory_path() / ("vdlab-bench-train-" + std::to_string(::getpid()));
@@ -149,6 +171,13 @@ int main(int argc, char** argv) {
   TrainOptions to;
   to.dir = dir.string();
   to.threads = threads;
+  // Timed from the end of the warm-up steps to the end of the last step: loading the data and the final
+  // checkpoint are not steps.
+  std::chrono::steady_clock::time_point loop_start, loop_end;
+  to.after_step = [&](int64_t s, double) {
+    if (s == warmup) loop_start = std::chrono::steady_clock::now();
+    loop_end = std::chrono::steady_clock::now();
+  };
   set_log_level(LogLevel::warn);
   torch::manual_seed(0);
   VideoUNet m2(cfg), e2(cfg);
@@ -192,12 +221,14 @@ int main(int argc, char** argv) {
   const int64_t py_params = py.params;
   const std::string py_blas = py.blas;
 
-  const double cpp_sps = steps / cpp_secs;
-  const double loop_sps = double(tr.steps_done) / tr.seconds;
+  const double cpp_sps = steps / cpp_secs, sharded_sps = steps / sharded_secs;
+  const double loop_sps = double(tr.steps_done - warmup) / std::chrono::duration<double>(loop_end - loop_start).count();
   std::printf("tiny UNet training, batch %d x %d frames at %dx%d, %d threads, %d timed steps (+%d warm-up)\n", batch,
               frames, size, size, threads, steps, warmup);
   std::printf("%-34s %12s %12s %12s\n", "side", "steps/s", "s/step", "parameters");
   std::printf("%-34s %12.3f %12.3f %12lld\n", "C++ LibTorch (bare step)", cpp_sps, 1.0 / cpp_sps, (long long)params);
+  std::printf("%-34s %12.3f %12.3f %12lld\n", "C++ LibTorch (bare step, sharded)", sharded_sps, 1.0 / sharded_sps,
+              (long long)params);
   std::printf("%-34s %12.3f %12.3f %12lld\n", "C++ LibTorch (train_unet loop)", loop_sps, 1.0 / loop_sps,
               (long long)params);
   std::printf("%-34s %12.3f %12.3f %12lld   (blas: %s)\n", "Python torch (same step)", py_sps, 1.0 / py_sps,
@@ -207,6 +238,10 @@ int main(int argc, char** argv) {
                 (long long)py_tc.params);
   std::printf("C++ / Python (bare step): %.2fx", cpp_sps / py_sps);
   if (std::isfinite(py_tc.sps)) std::printf("   (against Python + tcmalloc: %.2fx)", cpp_sps / py_tc.sps);
+  std::printf("\nC++ / Python (bare step, sharded): %.2fx", sharded_sps / py_sps);
+  if (std::isfinite(py_tc.sps)) std::printf("   (against Python + tcmalloc: %.2fx)", sharded_sps / py_tc.sps);
+  std::printf("\nC++ / Python (train_unet loop): %.2fx", loop_sps / py_sps);
+  if (std::isfinite(py_tc.sps)) std::printf("   (against Python + tcmalloc: %.2fx)", loop_sps / py_tc.sps);
   std::printf("\n");
 
   // 4. The ceiling at the model's sizes: its first level's 3x3 convolution over every frame of the batch,
@@ -231,6 +266,8 @@ int main(int argc, char** argv) {
       std::printf("%-34s %10s %12s\n", "side", "GFLOP/s", "of ceiling");
       std::printf("%-34s %10.1f %11.1f%%\n", "C++ LibTorch (bare step)", step_flops * cpp_sps / 1e9,
                   100.0 * step_flops * cpp_sps / 1e9 / ceiling);
+      std::printf("%-34s %10.1f %11.1f%%\n", "C++ LibTorch (bare step, sharded)", step_flops * sharded_sps / 1e9,
+                  100.0 * step_flops * sharded_sps / 1e9 / ceiling);
       std::printf("%-34s %10.1f %11.1f%%\n", "C++ LibTorch (train_unet loop)", step_flops * loop_sps / 1e9,
                   100.0 * step_flops * loop_sps / 1e9 / ceiling);
       std::printf("%-34s %10.1f %11.1f%%\n", "Python torch (same step)", step_flops * py_sps / 1e9,

@@ -26,6 +26,7 @@
 #include "core/hdf5_util.h"
 #include "core/log.h"
 #include "core/suggest.h"
+#include "methods/backbone/sharded_forward.h"
 #include "methods/noise/noise_init.h"
 #include "methods/training/motion_score.h"
 #include "methods/training/objective.h"
@@ -442,6 +443,8 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
   std::vector<torch::Tensor> params;
   for (auto& p : model->parameters()) params.push_back(p);
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  // On a CPU each compute thread runs its own shard of the batch (sharded_forward.h).
+  ShardedForward shards(model, at::get_num_threads());
 
   const int64_t total = cfg.image_pretrain_steps + cfg.steps;
   int64_t step = 0;
@@ -595,7 +598,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
       at::autocast::set_enabled(false);
       in.output = in.output.to(torch::kFloat32);
     } else {
-      in.output = model->forward(in.xt, tt, lab, batch_captions, forward_options).prediction;
+      in.output = shards.forward(in.xt, tt, lab, batch_captions, forward_options);
     }
     const torch::Tensor loss = objective.loss(in, stage->loss_terms).total;
     const double loss_value = loss.item<double>();
@@ -608,6 +611,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
                          : "; no checkpoint was written yet");
     }
     loss.backward();
+    shards.backward(in.output);
     std::vector<torch::Tensor> trainable;
     for (auto& p : params)
       if (p.grad().defined()) trainable.push_back(p);
