@@ -32,6 +32,9 @@ void set_openmp_threads(int n) {
 void run_shards(int64_t shards, const std::function<void(int64_t)>& fn) {
   const int threads = at::get_num_threads();
   at::parallel_for(0, shards, 1, [&](int64_t begin, int64_t end) {
+    // ATen sets a thread's count to its global one the first time the thread uses it: before ours, or a
+    // process's first step would run part of a shard with two threads and differ in the last bits.
+    at::internal::lazy_init_num_threads();
     set_openmp_threads(1);
     for (int64_t s = begin; s < end; ++s) fn(s);
   });

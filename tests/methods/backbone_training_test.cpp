@@ -55,7 +55,7 @@ struct TrainedPair {
 };
 
 TrainedPair train_in(const std::string& dir, const TrainConfig& cfg,
-             std::function<void(int64_t, double)> after_step = nullptr) {
+             std::function<void(int64_t, double)> after_step = nullptr, int threads = 1) {
   testing::MovingSquares data(6, 4, 8);
   auto cfgu = testing::micro_unet();
   cfgu.conditioning = "class";
@@ -64,7 +64,7 @@ TrainedPair train_in(const std::string& dir, const TrainConfig& cfg,
   TrainedPair r{VideoUNet(cfgu), VideoUNet(cfgu), {}};
   TrainOptions o;
   o.dir = dir;
-  o.threads = 1;  // fixed, for bitwise comparisons (and fast on a busy machine)
+  o.threads = threads;  // fixed, for bitwise comparisons (one: fast on a busy machine)
   o.seed = 11;
   o.after_step = std::move(after_step);
   r.result = train_unet(r.model, r.ema, data, Prediction::eps, NoiseSchedule::linear().alphas_cumprod, cfg, o);
@@ -479,7 +479,7 @@ TEST(BackboneTraining, PtssShareOfPerFrameDrawsIsP) {
 // ---- kill and resume in a child process -------------------------------------------------------
 
 // The child: trains a fixed small recipe into $VDLAB_TRAIN_CHILD_DIR (resuming when a checkpoint is
-// there) and writes final.pt. TrainedPair only by the integration test below.
+// there) on $VDLAB_TRAIN_CHILD_THREADS threads and writes final.pt. Run only by the integration test below.
 TEST(BackboneKillIntegration, DISABLED_TrainChild) {
   const char* dir = std::getenv("VDLAB_TRAIN_CHILD_DIR");
   if (!dir) GTEST_SKIP() << "run by BackboneKillIntegration.SigkillThenResumeIsBitwiseEqual";
@@ -488,9 +488,13 @@ TEST(BackboneKillIntegration, DISABLED_TrainChild) {
   cfg.image_pretrain_steps = 10;
   cfg.steps = 20;
   cfg.checkpoint_every = 4;
-  TrainedPair r = train_in(dir, cfg, [slow](int64_t, double) {
-    if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(60));
-  });
+  const char* threads = std::getenv("VDLAB_TRAIN_CHILD_THREADS");
+  TrainedPair r = train_in(
+      dir, cfg,
+      [slow](int64_t, double) {
+        if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      },
+      threads ? std::atoi(threads) : 1);
   save_weights(r.model, std::string(dir) + "/final_model.pt");
   save_weights(r.ema, std::string(dir) + "/final.pt");
   std::ofstream(std::string(dir) + "/resumed_from.txt") << r.result.resumed_from << "\n";
@@ -501,6 +505,9 @@ pid_t spawn_child(const std::string& dir, bool slow) {
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setenv("VDLAB_TRAIN_CHILD_DIR", dir.c_str(), 1);
+    // Two threads: training shards each batch over them (methods/backbone/sharded_forward.h), and a
+    // resumed process's first step must equal the uninterrupted run's.
+    ::setenv("VDLAB_TRAIN_CHILD_THREADS", "2", 1);
     if (slow) ::setenv("VDLAB_TRAIN_CHILD_SLOW", "1", 1);
     const std::string log = dir + "/child.log";
     FILE* f = std::freopen(log.c_str(), "a", stderr);
