@@ -195,7 +195,18 @@ KarrasSchedule multistep_karras_schedule(const NoiseSchedule& schedule, int64_t 
 }
 
 at::Tensor FramePlan::timestep_tensor(int64_t i, const at::Tensor& like) const {
-  std::vector<double> t = timesteps.at(static_cast<size_t>(i));
+  const std::vector<double>& given = timesteps.at(static_cast<size_t>(i));
+  if (like.device().is_cpu() && (like.scalar_type() == at::kFloat || like.scalar_type() == at::kDouble)) {
+    // Written in place: a copy that converts 16 values through LibTorch cost about as much as a DDIM
+    // step's arithmetic. The same rounding (a static_cast) as that copy's.
+    at::Tensor out = at::empty({batch, frames}, like.options());
+    AT_DISPATCH_FLOATING_TYPES(like.scalar_type(), "timestep_tensor", [&] {
+      scalar_t* p = out.data_ptr<scalar_t>();
+      for (size_t k = 0; k < given.size(); ++k) p[k] = pinned[k] ? scalar_t(0) : static_cast<scalar_t>(given[k]);
+    });
+    return out;
+  }
+  std::vector<double> t = given;
   for (size_t k = 0; k < t.size(); ++k)
     if (pinned[k]) t[k] = 0.0;
   return at::from_blob(t.data(), {batch, frames}, at::TensorOptions().dtype(at::kDouble))
@@ -255,6 +266,55 @@ at::Tensor FramePlan::combine(const std::vector<const at::Tensor*>& terms,
     });
   });
   return out;
+}
+
+std::pair<at::Tensor, at::Tensor> FramePlan::combine_twice(const std::vector<const at::Tensor*>& terms,
+                                                           const std::vector<const std::vector<double>*>& coefs,
+                                                           const std::vector<size_t>& then_terms,
+                                                           const std::vector<const std::vector<double>*>& then_coefs) const {
+  if (then_coefs.size() != then_terms.size() + 1) throw Error("combine_twice: one coefficient per term of the second");
+  for (size_t j : then_terms)
+    if (j >= terms.size()) throw Error("combine_twice: the second combination names a term the first lacks");
+  const at::Tensor& lead = *terms.at(0);
+  bool fast = lead.device().is_cpu() && terms.size() == coefs.size() && terms.size() <= 5 && then_terms.size() < 5;
+  for (const at::Tensor* t : terms)
+    fast = fast && t->is_contiguous() && t->scalar_type() == lead.scalar_type() && t->sizes().equals(lead.sizes());
+  if (!fast) {
+    at::Tensor first = combine(terms, coefs);
+    std::vector<const at::Tensor*> second_terms = {&first};
+    for (size_t j : then_terms) second_terms.push_back(terms[j]);
+    at::Tensor second = combine(second_terms, then_coefs);
+    return {first, second};
+  }
+  at::Tensor first = at::empty_like(lead, at::MemoryFormat::Contiguous);
+  at::Tensor second = at::empty_like(lead, at::MemoryFormat::Contiguous);
+  const int64_t channels = lead.size(1), inner = lead.size(3) * lead.size(4);
+  const int64_t rows = batch * channels * frames;
+  AT_DISPATCH_FLOATING_TYPES(lead.scalar_type(), "frame_combine_twice", [&] {
+    std::vector<const scalar_t*> src;
+    for (const at::Tensor* t : terms) src.push_back(t->data_ptr<scalar_t>());
+    scalar_t* d1 = first.data_ptr<scalar_t>();
+    scalar_t* d2 = second.data_ptr<scalar_t>();
+    std::vector<const scalar_t*> row(src.size()), row2(then_terms.size() + 1);
+    std::vector<scalar_t> c(src.size()), c2(then_terms.size() + 1);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t b = r / (channels * frames), f = r % frames;
+      const size_t k = static_cast<size_t>(b * frames + f);
+      for (size_t j = 0; j < src.size(); ++j) {
+        row[j] = src[j] + r * inner;
+        c[j] = static_cast<scalar_t>((*coefs[j])[k]);
+      }
+      combine_row(d1 + r * inner, row.data(), c.data(), src.size(), inner);
+      row2[0] = d1 + r * inner;
+      c2[0] = static_cast<scalar_t>((*then_coefs[0])[k]);
+      for (size_t j = 0; j < then_terms.size(); ++j) {
+        row2[j + 1] = row[then_terms[j]];
+        c2[j + 1] = static_cast<scalar_t>((*then_coefs[j + 1])[k]);
+      }
+      combine_row(d2 + r * inner, row2.data(), c2.data(), row2.size(), inner);
+    }
+  });
+  return {first, second};
 }
 
 at::Tensor FramePlan::restore_pinned(const at::Tensor& given, const at::Tensor& x) const {

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "methods/samplers/sample_context.h"
@@ -72,6 +73,15 @@ struct FramePlan {
   // product rounded, then added, as the equivalent sequence of tensor operations would do.
   at::Tensor combine(const std::vector<const at::Tensor*>& terms,
                      const std::vector<const std::vector<double>*>& coefs) const;
+  // Two combinations in one pass, for a corrector whose result the predictor reads at once:
+  //   first  = sum_j coefs[j][frame] * terms[j]
+  //   second = then_coefs[0][frame] * first + sum_j then_coefs[j + 1][frame] * terms[then_terms[j]]
+  // bitwise what combine(terms, coefs) and then combine({&first, terms[then_terms[0]], ...}, then_coefs)
+  // give, with each row of the terms read once for both (they stay in cache between the two).
+  std::pair<at::Tensor, at::Tensor> combine_twice(const std::vector<const at::Tensor*>& terms,
+                                                  const std::vector<const std::vector<double>*>& coefs,
+                                                  const std::vector<size_t>& then_terms,
+                                                  const std::vector<const std::vector<double>*>& then_coefs) const;
   // x with its pinned frames replaced by those of `given` (bitwise); x itself when nothing is pinned.
   at::Tensor restore_pinned(const at::Tensor& given, const at::Tensor& x) const;
   // x with the frames held at step i replaced by those of `before` (bitwise); x itself when none is.

@@ -181,9 +181,17 @@ class UniPC : public Sampler {
 
       const bool disabled = std::find(o_.disable_corrector.begin(), o_.disable_corrector.end(), i - 1) !=
                             o_.disable_corrector.end();
-      if (o_.corrector && i > 0 && !disabled && last.defined() && driver.corrector_next()) {
+      const bool correct = o_.corrector && i > 0 && !disabled && last.defined() && driver.corrector_next();
+      const int64_t p = this_order;  // the order of the step being corrected
+      this_order = o_.lower_order_final ? std::min(o_.order, n - i) : o_.order;
+      this_order = std::min(this_order, warm + 1);
+      // UniP-p from i to i + 1 reads the corrected sample and the history with m as its newest entry.
+      std::vector<int64_t> next_hist;
+      for (int64_t k = 1; k < this_order; ++k) next_hist.push_back(i - k);
+      const auto [pxc, pc] = coefficients(i + 1, i, next_hist, this_order, false, x);
+      at::Tensor predicted;
+      if (correct) {
         // UniC-p: recompute the step from i - 1 to i with the new output m.
-        const int64_t p = this_order;
         std::vector<int64_t> hist;
         for (int64_t k = 1; k < p; ++k) hist.push_back(i - 1 - k);
         const auto [xc, c] = coefficients(i, i - 1, hist, p, true, x);
@@ -195,26 +203,38 @@ class UniPC : public Sampler {
         }
         terms.push_back(&m);
         coefs.push_back(&c.back());
-        x = driver.after_corrector(plan.combine(terms, coefs), x, i);
+        // Nothing between the two steps changes the corrected sample (no hooks, pinned or held frames):
+        // the predictor runs in the corrector's pass over memory. Its terms are the corrector's: m
+        // (last), then the older entries (1, 2, ...).
+        const bool plain = (!ctx.hooks || ctx.hooks->empty()) && !plan.any_pinned && !plan.any_held &&
+                           this_order - 1 <= p;
+        if (plain) {
+          std::vector<size_t> then_terms;
+          std::vector<const std::vector<double>*> then_coefs = {&pxc};
+          for (int64_t k = 0; k < this_order; ++k) {
+            then_terms.push_back(k == 0 ? terms.size() - 1 : static_cast<size_t>(k));
+            then_coefs.push_back(&pc[static_cast<size_t>(k)]);
+          }
+          auto [corrected, next] = plan.combine_twice(terms, coefs, then_terms, then_coefs);
+          x = driver.after_corrector(corrected, x, i);
+          if (x.is_same(corrected)) predicted = std::move(next);
+        } else {
+          x = driver.after_corrector(plan.combine(terms, coefs), x, i);
+        }
       }
       history.push_back(m);
       if (static_cast<int64_t>(history.size()) > o_.order) history.erase(history.begin());
-
-      this_order = o_.lower_order_final ? std::min(o_.order, n - i) : o_.order;
-      this_order = std::min(this_order, warm + 1);
       last = x;
-      // UniP-p from i to i + 1.
-      std::vector<int64_t> hist;
-      for (int64_t k = 1; k < this_order; ++k) hist.push_back(i - k);
-      const auto [xc, c] = coefficients(i + 1, i, hist, this_order, false, x);
-      std::vector<const at::Tensor*> terms = {&x};
-      std::vector<const std::vector<double>*> coefs = {&xc};
-      for (int64_t k = 0; k < this_order; ++k) {
-        terms.push_back(&entry(history, k));
-        coefs.push_back(&c[static_cast<size_t>(k)]);
+      if (!predicted.defined()) {
+        std::vector<const at::Tensor*> terms = {&x};
+        std::vector<const std::vector<double>*> coefs = {&pxc};
+        for (int64_t k = 0; k < this_order; ++k) {
+          terms.push_back(&entry(history, k));
+          coefs.push_back(&pc[static_cast<size_t>(k)]);
+        }
+        predicted = plan.combine(terms, coefs);
       }
-      const at::Tensor xn = plan.combine(terms, coefs);
-      x = driver.finish_step(xn, i, &history);
+      x = driver.finish_step(predicted, i, &history);
       warm = std::min(warm + 1, o_.order);
     }
     return x;

@@ -144,6 +144,46 @@ TEST(FrameCombine, OnePassEqualsTheTensorOperationsBitwise) {
   }
 }
 
+TEST(FrameCombine, TwoInOnePassEqualTwoCombinationsBitwise) {
+  // UniPC's corrector then predictor: up to 5 terms, the second reading the first and some of the terms.
+  for (at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+    const at::Tensor like = at::zeros({2, 3, 4, 5, 6}, dtype);
+    const FramePlan plan = make_frame_plan({10.0}, SampleContext{}, like, "test");
+    for (size_t n = 2; n <= 5; ++n) {
+      std::vector<at::Tensor> t;
+      std::vector<std::vector<double>> c;
+      for (size_t j = 0; j < n + 4; ++j) {
+        if (j < n) t.push_back(at::randn(like.sizes(), dtype));
+        std::vector<double> cj;
+        for (int64_t k = 0; k < plan.size(); ++k) cj.push_back(std::sin(1.9 * static_cast<double>(j * 29 + k)) * 2.3);
+        c.push_back(cj);
+      }
+      std::vector<const at::Tensor*> tp;
+      std::vector<const std::vector<double>*> cp;
+      for (size_t j = 0; j < n; ++j) {
+        tp.push_back(&t[j]);
+        cp.push_back(&c[j]);
+      }
+      // The second: the first, the last term, then the terms from index 1 (as UniPC's history reads).
+      std::vector<size_t> then_terms = {n - 1};
+      for (size_t j = 1; j + 1 < n && then_terms.size() < 3; ++j) then_terms.push_back(j);
+      std::vector<const std::vector<double>*> then_coefs;
+      for (size_t j = 0; j <= then_terms.size(); ++j) then_coefs.push_back(&c[n + j]);
+      const auto [first, second] = plan.combine_twice(tp, cp, then_terms, then_coefs);
+      const at::Tensor want_first = plan.combine(tp, cp);
+      std::vector<const at::Tensor*> second_terms = {&want_first};
+      for (size_t j : then_terms) second_terms.push_back(tp[j]);
+      EXPECT_TRUE(at::equal(first, want_first)) << n << " terms, " << dtype;
+      EXPECT_TRUE(at::equal(second, plan.combine(second_terms, then_coefs))) << n << " terms, " << dtype;
+    }
+  }
+  const at::Tensor a = at::randn({1, 1, 2, 2, 2});
+  const FramePlan plan = make_frame_plan({10.0}, SampleContext{}, a, "test");
+  const std::vector<double> one(2, 1.0);
+  EXPECT_THROW(plan.combine_twice({&a}, {&one}, {3}, {&one, &one}), Error);
+  EXPECT_THROW(plan.combine_twice({&a}, {&one}, {0}, {&one}), Error);
+}
+
 // Per-frame coefficients of every sign and size, a function of (which, frame).
 std::vector<double> frame_coefs(const FramePlan& plan, int which) {
   std::vector<double> c;

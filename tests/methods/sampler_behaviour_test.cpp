@@ -81,15 +81,21 @@ TEST(SamplerNonFinite, EverySamplerStopsAtTheFirstNonFiniteModelOutput) {
   }
 }
 
-TEST(SamplerNonFinite, FiniteOutputsWhoseSumOverflowsAreNotAnError) {
-  // The check sums the output first (a NaN or Inf makes the sum non-finite); a sum that overflows float
-  // from finite values alone must not stop the cell.
+TEST(SamplerNonFinite, HugeFiniteOutputsAndSubnormalsAreNotAnError) {
+  // The check reads exponent bits: the largest floats (whose sum overflows) and subnormals are finite.
   const Denoise huge = [](const at::Tensor& x, const at::Tensor&) { return at::full_like(x, 3e38); };
   const SamplerPtr s = make_sampler("ddim", {{"steps", 2}});
   SampleContext ctx;
   SampleStats stats;
   EXPECT_NO_THROW(s->sample(huge, at::randn({2, 2, 3, 4, 4}, at::kFloat), ctx, stats));
   EXPECT_EQ(stats.nfe, 2);
+  const Denoise tiny = [](const at::Tensor& x, const at::Tensor&) {
+    return at::full_like(x, x.scalar_type() == at::kFloat ? 1e-45 : 5e-324);
+  };
+  for (const auto dtype : {at::kFloat, at::kDouble}) {
+    SampleStats s2;
+    EXPECT_NO_THROW(s->sample(tiny, at::randn({2, 2, 3, 4, 4}, dtype), ctx, s2)) << dtype;
+  }
 }
 
 // Records what it sees and nudges the sample; switches the corrector off after step 2.
@@ -108,6 +114,33 @@ class RecordingHook : public StepHook {
   int64_t denoise_calls = 0;
   std::vector<int64_t> steps, history_sizes, model_history_sizes;
 };
+
+// Sees every step and changes nothing.
+class WatchingHook : public StepHook {
+ public:
+  void after_step(StepView&) override { ++steps; }
+  int64_t steps = 0;
+};
+
+TEST(SamplerHooks, UniPCCorrectorAndPredictorInOnePassEqualTheHookedPathBitwise) {
+  // Without hooks, pinned or held frames UniPC runs its corrector and the next predictor in one pass
+  // (FramePlan::combine_twice); a hook that changes nothing takes the step-by-step path: the same samples.
+  for (const int64_t order : {1, 2, 3})
+    for (const at::ScalarType dtype : {at::kFloat, at::kDouble}) {
+      const at::Tensor x = at::randn({2, 2, 3, 4, 4}, dtype);
+      const SamplerPtr s = make_sampler("unipc", {{"steps", 9}, {"order", order}});
+      SampleContext plain;
+      SampleStats st;
+      const at::Tensor fused = s->sample(testing::oracle_denoise(), x, plain, st);
+      auto hook = std::make_shared<WatchingHook>();
+      StepHooks hooks({hook});
+      SampleContext hooked;
+      hooked.hooks = &hooks;
+      const at::Tensor stepwise = s->sample(testing::oracle_denoise(), x, hooked, st);
+      EXPECT_EQ(hook->steps, 9);
+      EXPECT_TRUE(at::equal(fused, stepwise)) << "order " << order << ", " << dtype;
+    }
+}
 
 TEST(SamplerHooks, HooksSeeEveryStepWithHistoryAndMayEdit) {
   const at::Tensor x = at::randn({1, 2, 3, 2, 2}, at::kDouble);
