@@ -30,6 +30,14 @@ def thousands(n):
     return f"{n:,}"
 
 
+def build_cell(s):
+    """Wall seconds of the sanitized build, with its CPU seconds and build steps where recorded."""
+    extra = [str(s["build_cpu_seconds"])] if s.get("build_cpu_seconds") else []
+    if "build_steps" in s:
+        extra.append(f"{s['build_steps']} steps")
+    return f"{s['build_seconds']}" + (f" ({'; '.join(extra)})" if extra else "")
+
+
 def sanitizer_section(s):
     lines = ["## Sanitizers: AddressSanitizer and UndefinedBehaviorSanitizer", ""]
     if s is None:
@@ -40,9 +48,10 @@ def sanitizer_section(s):
         "that met it. CI (`.ci/run`) runs the sanitized unit tests of the libraries that do not include "
         "LibTorch after the full suite.",
         "",
-        table(["commit", "date", "test binaries", "selection", "tests run", "failed", "build s (CPU s, where recorded)", "tests s"],
+        table(["commit", "date", "test binaries", "selection", "tests run", "failed",
+               "build s (CPU s; steps: all of them or an incremental build's)", "tests s"],
               [[s["commit"][:12], s["date"], " ".join(s["test_binaries"]), ", ".join(s["labels"]), s["tests_run"],
-                s["tests_failed"], f"{s['build_seconds']}" + (f" ({s['build_cpu_seconds']})" if s.get("build_cpu_seconds") else ""), s["test_seconds"]]]),
+                s["tests_failed"], build_cell(s), s["test_seconds"]]]),
         "",
     ]
     all_binaries = {"core", "datasets", "results", "methods", "metrics", "runners"}
