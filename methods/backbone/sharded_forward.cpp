@@ -50,10 +50,10 @@ VideoUNet& ShardedForward::module_for(size_t shard) { return shard == 0 ? model_
 void ShardedForward::sync_replicas(size_t count) {
   // Replicas are built once; building one draws its initial weights from the global generator, which is
   // the caller's: keep its state as it was.
+  const auto params = model_->parameters();
   if (replicas_.size() < count) {
     auto generator = at::detail::getDefaultCPUGenerator();
     const at::Tensor state = generator.get_state();
-    const auto params = model_->parameters();
     while (replicas_.size() < count) {
       replicas_.emplace_back(model_->config());
       if (!params.empty()) replicas_.back()->to(params.front().device(), params.front().scalar_type());
@@ -63,7 +63,6 @@ void ShardedForward::sync_replicas(size_t count) {
   // The model's current weights, trainable flags and mode, every step: the optimiser moved the weights,
   // a training stage may have changed which parameters learn.
   torch::NoGradGuard no_grad;
-  const auto params = model_->parameters();
   const auto buffers = model_->buffers();
   for (size_t r = 0; r < count; ++r) {
     VideoUNet& replica = replicas_[r];
@@ -85,6 +84,7 @@ torch::Tensor ShardedForward::forward(const torch::Tensor& x, const torch::Tenso
                                       const std::vector<std::string>& captions, const ForwardOptions& options) {
   shard_outputs_.clear();
   sizes_.clear();
+  offsets_.clear();
   output_ = torch::Tensor();
   const int64_t batch = x.size(0);
   const bool per_call_controls = bool(options.temporal) || !options.taps.empty();
@@ -94,10 +94,9 @@ torch::Tensor ShardedForward::forward(const torch::Tensor& x, const torch::Tenso
     return model_->forward(x, t, labels, captions, options).prediction;
   }
   sync_replicas(size_t(shards - 1));
-  std::vector<int64_t> offsets;
   for (int64_t s = 0, offset = 0; s < shards; ++s) {
     const int64_t n = batch / shards + (s < batch % shards ? 1 : 0);
-    offsets.push_back(offset);
+    offsets_.push_back(offset);
     sizes_.push_back(n);
     offset += n;
   }
@@ -105,7 +104,7 @@ torch::Tensor ShardedForward::forward(const torch::Tensor& x, const torch::Tenso
   const bool grad = torch::GradMode::is_enabled();
   run_shards(shards, [&](int64_t s) {
     torch::AutoGradMode grad_mode(grad);  // grad mode is per thread
-    const int64_t o = offsets[size_t(s)], n = sizes_[size_t(s)];
+    const int64_t o = offsets_[size_t(s)], n = sizes_[size_t(s)];
     ForwardOptions shard_options = options;
     if (options.motion.defined()) shard_options.motion = options.motion.narrow(0, o, n);
     std::vector<std::string> shard_captions;
@@ -131,9 +130,7 @@ void ShardedForward::backward(const torch::Tensor& output) {
   if (!g.defined()) throw Error("sharded training: backward before the loss's backward reached the output");
   const int64_t shards = int64_t(shard_outputs_.size());
   run_shards(shards, [&](int64_t s) {
-    int64_t o = 0;
-    for (int64_t k = 0; k < s; ++k) o += sizes_[size_t(k)];
-    torch::autograd::backward({shard_outputs_[size_t(s)]}, {g.narrow(0, o, sizes_[size_t(s)])});
+    torch::autograd::backward({shard_outputs_[size_t(s)]}, {g.narrow(0, offsets_[size_t(s)], sizes_[size_t(s)])});
   });
   shard_outputs_.clear();
   output_ = torch::Tensor();

@@ -50,7 +50,7 @@ class ShardedForward {
   int threads_;
   std::vector<VideoUNet> replicas_;            // shards 1, 2, ...; shard 0 runs on the model itself
   std::vector<torch::Tensor> shard_outputs_;  // with their graphs, until backward
-  std::vector<int64_t> sizes_;
+  std::vector<int64_t> sizes_, offsets_;       // the last forward's shards: samples and first sample
   torch::Tensor output_;                       // the leaf the last split forward returned
 };
 

@@ -232,13 +232,23 @@ std::vector<at::Tensor> FramePlan::frame_values_many(const std::vector<const std
   return out;
 }
 
-at::Tensor FramePlan::combine(const std::vector<const at::Tensor*>& terms,
-                              const std::vector<const std::vector<double>*>& coefs) const {
+namespace {
+
+// Whether the row loop applies: contiguous CPU terms of one dtype and shape, a coefficient vector each.
+bool one_pass_applies(const std::vector<const at::Tensor*>& terms, const std::vector<const std::vector<double>*>& coefs) {
   const at::Tensor& first = *terms.at(0);
   bool fast = first.device().is_cpu() && terms.size() == coefs.size();
   for (const at::Tensor* t : terms)
     fast = fast && t->is_contiguous() && t->scalar_type() == first.scalar_type() && t->sizes().equals(first.sizes());
-  if (!fast) {  // any device or layout: the same sum as tensor operations
+  return fast;
+}
+
+}  // namespace
+
+at::Tensor FramePlan::combine(const std::vector<const at::Tensor*>& terms,
+                              const std::vector<const std::vector<double>*>& coefs) const {
+  const at::Tensor& first = *terms.at(0);
+  if (!one_pass_applies(terms, coefs)) {  // any device or layout: the same sum as tensor operations
     at::Tensor out = first * frame_values(*coefs[0], first);
     for (size_t j = 1; j < terms.size(); ++j) out.addcmul_(*terms[j], frame_values(*coefs[j], first));
     return out;
@@ -276,10 +286,7 @@ std::pair<at::Tensor, at::Tensor> FramePlan::combine_twice(const std::vector<con
   for (size_t j : then_terms)
     if (j >= terms.size()) throw Error("combine_twice: the second combination names a term the first lacks");
   const at::Tensor& lead = *terms.at(0);
-  bool fast = lead.device().is_cpu() && terms.size() == coefs.size() && terms.size() <= 5 && then_terms.size() < 5;
-  for (const at::Tensor* t : terms)
-    fast = fast && t->is_contiguous() && t->scalar_type() == lead.scalar_type() && t->sizes().equals(lead.sizes());
-  if (!fast) {
+  if (!one_pass_applies(terms, coefs)) {
     at::Tensor first = combine(terms, coefs);
     std::vector<const at::Tensor*> second_terms = {&first};
     for (size_t j : then_terms) second_terms.push_back(terms[j]);

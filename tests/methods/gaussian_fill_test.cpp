@@ -118,25 +118,37 @@ TEST(GaussianFill, DdpmDrawsFromTheCellsGeneratorOrLibTorchsStream) {
   EXPECT_THROW(testing::make_sampler("ddpm", {{"noise_draws", "numpy"}}), ConfigError);
 }
 
+// n random terms shaped like `like` and n + extra per-frame coefficient vectors of every sign, with the
+// pointer lists FramePlan::combine takes (the first n coefficients).
+struct CombineInputs {
+  std::vector<at::Tensor> t;
+  std::vector<std::vector<double>> c;
+  std::vector<const at::Tensor*> tp;
+  std::vector<const std::vector<double>*> cp;
+};
+
+CombineInputs combine_inputs(const FramePlan& plan, const at::Tensor& like, size_t n, size_t extra = 0) {
+  CombineInputs in;
+  for (size_t j = 0; j < n + extra; ++j) {
+    if (j < n) in.t.push_back(at::randn(like.sizes(), like.scalar_type()));
+    std::vector<double> cj;
+    for (int64_t k = 0; k < plan.size(); ++k) cj.push_back(std::sin(1.7 * static_cast<double>(j * 31 + k)) * 3.1);
+    in.c.push_back(cj);
+  }
+  for (size_t j = 0; j < n; ++j) {
+    in.tp.push_back(&in.t[j]);
+    in.cp.push_back(&in.c[j]);
+  }
+  return in;
+}
+
 TEST(FrameCombine, OnePassEqualsTheTensorOperationsBitwise) {
   for (at::ScalarType dtype : {at::kFloat, at::kDouble}) {
     const at::Tensor like = at::zeros({2, 3, 4, 5, 6}, dtype);
     const FramePlan plan = make_frame_plan({10.0}, SampleContext{}, like, "test");
     for (size_t n = 1; n <= 6; ++n) {
-      std::vector<at::Tensor> t;
-      std::vector<std::vector<double>> c;
-      for (size_t j = 0; j < n; ++j) {
-        t.push_back(at::randn(like.sizes(), dtype));
-        std::vector<double> cj;
-        for (int64_t k = 0; k < plan.size(); ++k) cj.push_back(std::sin(1.7 * static_cast<double>(j * 31 + k)) * 3.1);
-        c.push_back(cj);
-      }
-      std::vector<const at::Tensor*> tp;
-      std::vector<const std::vector<double>*> cp;
-      for (size_t j = 0; j < n; ++j) {
-        tp.push_back(&t[j]);
-        cp.push_back(&c[j]);
-      }
+      const CombineInputs in = combine_inputs(plan, like, n);
+      const auto& [t, c, tp, cp] = in;
       at::Tensor expected = t[0] * plan.frame_values(c[0], like);
       for (size_t j = 1; j < n; ++j) expected = expected + t[j] * plan.frame_values(c[j], like);
       EXPECT_TRUE(at::equal(plan.combine(tp, cp), expected)) << n << " terms, " << dtype;
@@ -150,20 +162,8 @@ TEST(FrameCombine, TwoInOnePassEqualTwoCombinationsBitwise) {
     const at::Tensor like = at::zeros({2, 3, 4, 5, 6}, dtype);
     const FramePlan plan = make_frame_plan({10.0}, SampleContext{}, like, "test");
     for (size_t n = 2; n <= 5; ++n) {
-      std::vector<at::Tensor> t;
-      std::vector<std::vector<double>> c;
-      for (size_t j = 0; j < n + 4; ++j) {
-        if (j < n) t.push_back(at::randn(like.sizes(), dtype));
-        std::vector<double> cj;
-        for (int64_t k = 0; k < plan.size(); ++k) cj.push_back(std::sin(1.9 * static_cast<double>(j * 29 + k)) * 2.3);
-        c.push_back(cj);
-      }
-      std::vector<const at::Tensor*> tp;
-      std::vector<const std::vector<double>*> cp;
-      for (size_t j = 0; j < n; ++j) {
-        tp.push_back(&t[j]);
-        cp.push_back(&c[j]);
-      }
+      const CombineInputs in = combine_inputs(plan, like, n, 4);
+      const auto& [t, c, tp, cp] = in;
       // The second: the first, the last term, then the terms from index 1 (as UniPC's history reads).
       std::vector<size_t> then_terms = {n - 1};
       for (size_t j = 1; j + 1 < n && then_terms.size() < 3; ++j) then_terms.push_back(j);
