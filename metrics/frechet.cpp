@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -31,6 +32,34 @@ double sum_sqrt_clamped(const Eigen::VectorXd& ev) {
   return sum;
 }
 
+// C := L^T C L in C's lower triangle, for lower-triangular L: LAPACK's dsygst (itype 2, lower), its
+// blocked algorithm step for step, but over 256-column panels. LAPACK's own 64 (ilaenv) leaves the
+// triangular, symmetric and rank-2k products too thin for the BLAS: at 2048 dimensions this takes
+// about 0.10 s against dsygst's 0.135 s (of about 0.55 s for the whole trace), and agrees with it to
+// ~1e-15 relative.
+bool reduce_to_standard_form(Eigen::MatrixXd& c, const Eigen::MatrixXd& l) {
+  constexpr int kPanel = 256;
+  const int n = static_cast<int>(c.rows());
+  double* a = c.data();
+  const double* b = l.data();
+  for (int k = 0; k < n; k += kPanel) {
+    const int kb = std::min(kPanel, n - k);
+    double* a_k = a + k;                            // the panel's rows left of its diagonal block, A(k, 0:k)
+    double* a_kk = a + k + std::size_t(k) * n;      // its diagonal block
+    const double* b_k = b + k;
+    const double* b_kk = b + k + std::size_t(k) * n;
+    if (k > 0) {
+      cblas_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, kb, k, 1.0, b, n, a_k, n);
+      cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, kb, k, 0.5, a_kk, n, b_k, n, 1.0, a_k, n);
+      cblas_dsyr2k(CblasColMajor, CblasLower, CblasTrans, k, kb, 1.0, a_k, n, b_k, n, 1.0, a, n);
+      cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, kb, k, 0.5, a_kk, n, b_k, n, 1.0, a_k, n);
+      cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, kb, k, 1.0, b_kk, n, a_k, n);
+    }
+    if (LAPACKE_dsygst(LAPACK_COL_MAJOR, 2, 'L', kb, a_kk, n, b_kk, n) != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 double trace_sqrt_product_cholesky(const Eigen::MatrixXd& s1, const Eigen::MatrixXd& s2) {
@@ -39,9 +68,8 @@ double trace_sqrt_product_cholesky(const Eigen::MatrixXd& s1, const Eigen::Matri
   if (!s1.allFinite() || !s2.allFinite()) return kNaN;
   Eigen::MatrixXd l = s1;
   if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', d, l.data(), d) != 0) return kNaN;  // not positive definite
-  // dsygst with itype 2 overwrites the lower triangle of C with L^T C L.
   Eigen::MatrixXd c = s2;
-  if (LAPACKE_dsygst(LAPACK_COL_MAJOR, 2, 'L', d, c.data(), d, l.data(), d) != 0) return kNaN;
+  if (!reduce_to_standard_form(c, l)) return kNaN;
   Eigen::VectorXd ev(d);
   if (LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', d, c.data(), d, ev.data()) != 0) return kNaN;
   return sum_sqrt_clamped(ev);
