@@ -28,6 +28,7 @@
 #include "methods/backbone/sharded_forward.h"
 #include "methods/backbone/training.h"
 #include "methods/backbone/unet.h"
+#include "methods/training/fused_updates.h"
 #include "methods/schedules/noise_schedule.h"
 
 using namespace vdlab;
@@ -114,7 +115,10 @@ int main(int argc, char** argv) {
   VideoUNet model(cfg);
   std::vector<torch::Tensor> ema;
   for (auto& p : model->parameters()) ema.push_back(p.detach().clone());
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.01));
+  // vdlab's optimizer, clipping and EMA (methods/training/fused_updates.h), as train_unet runs them: the
+  // arithmetic of the Python side's AdamW, clip_grad_norm_ and per-tensor EMA, one pass each.
+  FusedAdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.01));
+  const std::vector<torch::Tensor> model_params = model->parameters();
   const auto sched = NoiseSchedule::linear();
   auto ac = torch::tensor(sched.alphas_cumprod, torch::kFloat64).to(torch::kFloat32);
   auto x0 = torch::rand({64, 3, frames, size, size}) * 2 - 1;
@@ -138,11 +142,9 @@ int main(int argc, char** argv) {
     } else {
       torch::mse_loss(model->forward(xt, t.to(torch::kFloat32), {}, {}).prediction, eps).backward();
     }
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    opt.clip_grad_norm(1.0);
     opt.step();
-    torch::NoGradGuard g;
-    auto ps = model->parameters();
-    for (size_t i = 0; i < ps.size(); ++i) ema[i].mul_(0.999).add_(ps[i], 0.001);
+    ema_update(ema, model_params, 0.999);
   };
   for (int i = 0; i < warmup; ++i) {
     step(false);

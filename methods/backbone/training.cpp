@@ -28,6 +28,7 @@
 #include "core/suggest.h"
 #include "methods/backbone/sharded_forward.h"
 #include "methods/noise/noise_init.h"
+#include "methods/training/fused_updates.h"
 #include "methods/training/motion_score.h"
 #include "methods/training/objective.h"
 #include "methods/training/stages.h"
@@ -442,7 +443,10 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
   model->train();
   std::vector<torch::Tensor> params;
   for (auto& p : model->parameters()) params.push_back(p);
-  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  // AdamW, clipping and the EMA as single passes over all parameters (fused_updates.h); the optimizer
+  // state and its checkpoint format are LibTorch's AdamW's.
+  FusedAdamW optimizer(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
+  const std::vector<torch::Tensor> model_params = model->parameters(), ema_params = ema->parameters();
   // On a CPU each compute thread runs its own shard of the batch (sharded_forward.h).
   ShardedForward shards(model, at::get_num_threads());
 
@@ -553,7 +557,8 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     }
     batch_labels = labels_t.index({clip_idx});
     for (int64_t i = 0; i < B; ++i) batch_captions.push_back(captions[size_t(clip_idx[i].item<int64_t>())]);
-    x0 = x0.permute({0, 4, 1, 2, 3}).to(torch::kFloat32).div(127.5).sub(1.0);  // [B, 3, F, H, W]
+    // [B, 3, F, H, W], made contiguous while still bytes (the network would copy it as floats).
+    x0 = x0.permute({0, 4, 1, 2, 3}).contiguous().to(torch::kFloat32).div_(127.5).sub_(1.0);
 
     // Timesteps: PTSS draws one t per frame for the whole batch with probability p.
     const torch::Tensor t = draw_training_timesteps(B, Fb, T, cfg.ptss_p, gen).t;
@@ -612,19 +617,10 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     }
     loss.backward();
     shards.backward(in.output);
-    std::vector<torch::Tensor> trainable;
-    for (auto& p : params)
-      if (p.grad().defined()) trainable.push_back(p);
     double grad_norm = 0;
-    if (cfg.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(trainable, cfg.grad_clip);
+    if (cfg.grad_clip > 0) grad_norm = optimizer.clip_grad_norm(cfg.grad_clip);
     optimizer.step();
-    {
-      torch::NoGradGuard guard;
-      const double d = std::min(cfg.ema, double(1 + step) / double(10 + step));
-      auto mp = model->parameters();
-      auto ep = ema->parameters();
-      for (size_t i = 0; i < mp.size(); ++i) ep[i].mul_(d).add_(mp[i], 1.0 - d);
-    }
+    ema_update(ema_params, model_params, std::min(cfg.ema, double(1 + step) / double(10 + step)));
     ++step;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     curve.push_back({double(step), loss_value, lr, grad_norm, image_stage ? 0.0 : 1.0, secs});

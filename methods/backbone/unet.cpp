@@ -393,8 +393,9 @@ ForwardOutput VideoUNetImpl::forward(const torch::Tensor& x, const torch::Tensor
   auto cond = condition_embedding(labels, captions, B, x.device());
   if (cond.defined()) emb = emb + cond.to(emb.dtype()).repeat_interleave(Fr, 0);
 
-  // [B, C, F, H, W] -> [B*F, C, H, W]
-  auto h = x.permute({0, 2, 1, 3, 4}).reshape({B * Fr, C, H, W});
+  // [B, C, F, H, W] -> [B*F, C, H, W], contiguous: an input in another layout (a permuted view of pixels)
+  // would otherwise carry it into every convolution, through slower kernels with other rounding.
+  auto h = x.permute({0, 2, 1, 3, 4}).reshape({B * Fr, C, H, W}).contiguous();
   if (c.patch > 1) h = torch::pixel_unshuffle(h, c.patch);
   h = stem(h);
   std::set<std::string> taps;

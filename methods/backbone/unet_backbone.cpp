@@ -199,7 +199,8 @@ Json training_run(const Json& resolved) {
 
 std::string unet_cache_dir(const Json& resolved, const BackboneContext& ctx) {
   if (ctx.cache_dir.empty()) throw ConfigError("backbone: no checkpoint cache folder given");
-  const Json key{{"backbone", training_run(resolved)}, {"data", ctx.train_data_config}, {"seed", ctx.seed}};
+  const Json key{{"backbone", training_run(resolved)}, {"data", ctx.train_data_config}, {"seed", ctx.seed},
+                 {"trainer", kTrainerRevision}};
   return (fs::path(ctx.cache_dir) / "backbones" / config_hash(key)).string();
 }
 

@@ -20,7 +20,7 @@ const std::vector<std::string>& video_stage_fields() {
 Json image_stage_identity(const Json& resolved_backbone, const Json& data, uint64_t seed) {
   Json backbone = resolved_backbone;
   for (const auto& field : video_stage_fields()) backbone["train"].erase(field);
-  return Json{{"stage", "images"}, {"backbone", backbone}, {"data", data}, {"seed", seed}};
+  return Json{{"stage", "images"}, {"backbone", backbone}, {"data", data}, {"seed", seed}, {"trainer", kTrainerRevision}};
 }
 
 }  // namespace vdlab

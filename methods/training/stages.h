@@ -27,11 +27,21 @@ struct TrainingStage {
 std::vector<TrainingStage> training_stages(int64_t image_pretrain_steps, int64_t steps,
                                            const std::vector<std::string>& trainable);
 
+// The revision of the trainer's arithmetic, part of both stages' cache keys, so that weights cached by a
+// trainer whose arithmetic differed in the last bits are not taken for what this one trains. Raise it with
+// any change that alters the trained weights of the same recipe, data and seed, and say here what changed.
+//   1 (keys without the field): the first trainer.
+//   2: the batch enters the network's convolutions contiguous (it ran in channels-last layout before,
+//      through other kernels: methods/backbone/unet.cpp); AdamW, clipping and the EMA are single passes
+//      with their own rounding (methods/training/fused_updates.h) in place of LibTorch's kernels.
+inline constexpr int kTrainerRevision = 2;
+
 // The backbone.train fields only the video stage reads.
 const std::vector<std::string>& video_stage_fields();
 
 // What the image stage's weights depend on: the resolved "unet" backbone config with the video-stage
-// fields of its train recipe left out, the training data and the seed. Hash it for the stage's cache key.
+// fields of its train recipe left out, the training data, the seed and the trainer's revision. Hash it for
+// the stage's cache key.
 Json image_stage_identity(const Json& resolved_backbone, const Json& data, uint64_t seed);
 
 }  // namespace vdlab

@@ -58,6 +58,21 @@ TEST(BackboneUNet, ForwardShapesAndPerFrameTimesteps) {
   EXPECT_THROW(net->forward(x, torch::zeros({2}), {}, {}), Error);
 }
 
+// Training's batches are permuted views of pixels (channels last in memory). The network computes the
+// same bits from such a view as from its contiguous copy: a layout carried into the convolutions would
+// run other kernels (slower, other rounding) than sampling's contiguous noise does.
+TEST(BackboneUNet, InputLayoutDoesNotChangeTheBits) {
+  auto net = random_unet(testing::micro_unet());
+  torch::NoGradGuard guard;
+  torch::manual_seed(7);
+  const auto pixels = torch::randn({2, 4, 8, 8, 3});        // [B, F, H, W, C], as clips are stored
+  const auto view = pixels.permute({0, 4, 1, 2, 3});        // [B, C, F, H, W], channels last in memory
+  ASSERT_FALSE(view.is_contiguous());
+  const auto t = torch::full({2, 4}, 300.0f);
+  EXPECT_TRUE(torch::equal(net->forward(view, t, {}, {}).prediction,
+                           net->forward(view.contiguous(), t, {}, {}).prediction));
+}
+
 TEST(BackboneUNet, TemporalAttentionMixesFramesAndBiasAndGateControlIt) {
   auto net = random_unet(testing::micro_unet());
   torch::NoGradGuard guard;
