@@ -24,7 +24,7 @@ tmp=$(mktemp "${out}.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
+git diff --quiet HEAD -- . ":(exclude)$out" 2>/dev/null || commit="$commit-dirty"  # the table itself is not code
 blas=$(readlink -f "$(ldconfig -p | awk '/libblas.so.3 /{print $NF; exit}')" 2>/dev/null || echo unknown)
 alloc=$(grep -o 'VDLAB_ALLOCATOR:STRING=[a-z]*' build/CMakeCache.txt | cut -d= -f2 || true)
 cores=$(nproc)
