@@ -3,7 +3,7 @@
 # table with provenance (commit, machine, cores, threads, BLAS, allocator) so that a later change is
 # compared against it:
 #
-#   scripts/bench.sh [OUT.md]        (default results/bench/bench.md; about 5 minutes on 2 cores)
+#   scripts/bench.sh [OUT.md]        (default results/bench/bench.md; one to two minutes on 2 cores)
 #
 # Run it on an otherwise idle machine: other processes slow the two sides of a comparison unevenly.
 # The benchmarks, one by one (build/benchmarks/):
