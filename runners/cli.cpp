@@ -255,7 +255,8 @@ int cmd_run(const std::vector<std::string>& args) {
   a.desc.add_options()("rerun", po::value(&rerun), kRerunHelp)(
       "force", po::bool_switch(&force), "run every cell again, even finished ones (--rerun all)")(
       "jobs,j", po::value(&jobs)->default_value(1),
-      "cells at once, each a `vdlab cell` process as on a cluster, with --threads split between them");
+      "cells at once, each a `vdlab cell` process as on a cluster, with --threads split between them (1: one "
+      "copy of the model in memory; on a CPU, small models sample faster with one cell per core)");
   const int code = a.parse_or_help(
       args, "vdlab run EXPERIMENT.yaml [path=value ...] [--out DIR] [--device cpu|cuda] [--threads N]",
       "Runs every cell of an experiment here, one after another, skipping cells already finished in --out.\n"
