@@ -446,7 +446,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
   // AdamW, clipping and the EMA as single passes over all parameters (fused_updates.h); the optimizer
   // state and its checkpoint format are LibTorch's AdamW's.
   FusedAdamW optimizer(params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
-  const std::vector<torch::Tensor> model_params = model->parameters(), ema_params = ema->parameters();
+  const std::vector<torch::Tensor> ema_params = ema->parameters();
   // On a CPU each compute thread runs its own shard of the batch (sharded_forward.h).
   ShardedForward shards(model, at::get_num_threads());
 
@@ -620,7 +620,7 @@ TrainResult train_unet(VideoUNet& model, VideoUNet& ema, const ClipSource& data,
     double grad_norm = 0;
     if (cfg.grad_clip > 0) grad_norm = optimizer.clip_grad_norm(cfg.grad_clip);
     optimizer.step();
-    ema_update(ema_params, model_params, std::min(cfg.ema, double(1 + step) / double(10 + step)));
+    ema_update(ema_params, params, std::min(cfg.ema, double(1 + step) / double(10 + step)));
     ++step;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     curve.push_back({double(step), loss_value, lr, grad_norm, image_stage ? 0.0 : 1.0, secs});
