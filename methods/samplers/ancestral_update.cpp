@@ -77,7 +77,7 @@ at::Tensor ancestral_update(const FramePlan& plan, const at::Tensor& x, const at
   const float* op = out.data_ptr<float>();
   float* dp = next.data_ptr<float>();
   auto coefs_of = [&](int64_t r) {
-    const size_t k = static_cast<size_t>((r / (channels * frames)) * frames + r % frames);
+    const size_t k = plan.frame_of_row(r, channels);
     RowCoefs w{};
     if (!direct) {
       w.x0_x = static_cast<float>((*u.x0_x)[k]);

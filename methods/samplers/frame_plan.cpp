@@ -243,6 +243,16 @@ bool one_pass_applies(const std::vector<const at::Tensor*>& terms, const std::ve
   return fast;
 }
 
+// Row r's pointer into each term and its coefficient for the row's frame k.
+template <typename T>
+inline void gather_row(const std::vector<const T*>& src, const std::vector<const std::vector<double>*>& coefs,
+                       int64_t r, int64_t inner, size_t k, std::vector<const T*>& row, std::vector<T>& c) {
+  for (size_t j = 0; j < src.size(); ++j) {
+    row[j] = src[j] + r * inner;
+    c[j] = static_cast<T>((*coefs[j])[k]);
+  }
+}
+
 }  // namespace
 
 at::Tensor FramePlan::combine(const std::vector<const at::Tensor*>& terms,
@@ -265,12 +275,7 @@ at::Tensor FramePlan::combine(const std::vector<const at::Tensor*>& terms,
       std::vector<const scalar_t*> row(src.size());
       std::vector<scalar_t> c(src.size());
       for (int64_t r = begin; r < end; ++r) {
-        const int64_t b = r / (channels * frames), f = r % frames;
-        const size_t k = static_cast<size_t>(b * frames + f);
-        for (size_t j = 0; j < src.size(); ++j) {
-          row[j] = src[j] + r * inner;
-          c[j] = static_cast<scalar_t>((*coefs[j])[k]);
-        }
+        gather_row(src, coefs, r, inner, frame_of_row(r, channels), row, c);
         combine_row(dst + r * inner, row.data(), c.data(), src.size(), inner);
       }
     });
@@ -305,12 +310,8 @@ std::pair<at::Tensor, at::Tensor> FramePlan::combine_twice(const std::vector<con
     std::vector<const scalar_t*> row(src.size()), row2(then_terms.size() + 1);
     std::vector<scalar_t> c(src.size()), c2(then_terms.size() + 1);
     for (int64_t r = 0; r < rows; ++r) {
-      const int64_t b = r / (channels * frames), f = r % frames;
-      const size_t k = static_cast<size_t>(b * frames + f);
-      for (size_t j = 0; j < src.size(); ++j) {
-        row[j] = src[j] + r * inner;
-        c[j] = static_cast<scalar_t>((*coefs[j])[k]);
-      }
+      const size_t k = frame_of_row(r, channels);
+      gather_row(src, coefs, r, inner, k, row, c);
       combine_row(d1 + r * inner, row.data(), c.data(), src.size(), inner);
       row2[0] = d1 + r * inner;
       c2[0] = static_cast<scalar_t>((*then_coefs[0])[k]);

@@ -59,6 +59,11 @@ struct FramePlan {
 
   int64_t steps() const { return static_cast<int64_t>(timesteps.size()); }
   int64_t size() const { return batch * frames; }
+  // The per-frame index (b F + f) of row r of a contiguous [B, C, F, H, W] tensor, whose rows are the
+  // H x W planes of (b, c, f): what the row loops read per-frame coefficients with.
+  size_t frame_of_row(int64_t r, int64_t channels) const {
+    return static_cast<size_t>((r / (channels * frames)) * frames + r % frames);
+  }
   // [B, F] model timesteps of step i in like's dtype and device; pinned frames get 0.
   at::Tensor timestep_tensor(int64_t i, const at::Tensor& like) const;
   // [B, 1, F, 1, 1] per-frame values in like's dtype and device.
